@@ -1,0 +1,1 @@
+"""Admin registrations (the campaign walk-through lives in campaigns/admin/)."""

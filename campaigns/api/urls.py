@@ -1,0 +1,5 @@
+"""Management API routes (/api/v1/)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,94 @@
+"""Tags, access labels and API keys."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+SCOPES: dict[str, str] = {
+    "campaigns:read": "Read campaigns, versions and channel configurations",
+    "campaigns:write": "Create, edit and change the status of campaigns",
+    "executions:trigger": "Trigger campaign executions",
+    "profiles:read": "Read profiles",
+    "profiles:write": "Create, update and erase profiles",
+}
+
+_label_name = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+    _("Use letters, digits and _ . : - (at most 64 characters)."),
+)
+
+
+class Tag(models.Model):
+    """A free word that groups campaigns for marketers (filters, search)."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True, validators=[_label_name])
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccessLabel(models.Model):
+    """An object-level access label ("manage access" in the reference).
+
+    A campaign carrying labels is visible only to users (through their groups)
+    and API keys that hold every one of them.
+    """
+
+    name = models.CharField(_("name"), max_length=64, unique=True, validators=[_label_name])
+    description = models.TextField(_("description"), blank=True)
+    groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="access_labels",
+        verbose_name=_("groups holding this label"),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("access label")
+        verbose_name_plural = _("access labels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A credential for the REST API: ``Authorization: Bearer <key>``.
+
+    Only a SHA-256 hash of the secret is stored: keys are 256-bit random
+    values, so a fast hash is safe and keeps authentication cheap on the
+    trigger path. The prefix identifies a key in lists without revealing it.
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    access_labels = models.ManyToManyField(
+        AccessLabel, blank=True, related_name="api_keys", verbose_name=_("access labels")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])

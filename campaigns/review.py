@@ -1,0 +1,256 @@
+"""Review checks: errors block activation and publishing, warnings do not.
+
+Each finding has a stable ``code``, a ``message`` in words and the ``field`` it
+concerns, as a JSON pointer into the campaign document (``/content/en/subject``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns import limits
+from campaigns.liquid import template_check
+from campaigns.models import CONTENT_PARTS, Campaign, CampaignContent, Category, Channel
+from campaigns.sms import sms_segments
+from config.problems import pointer
+
+Severity = Literal["error", "warning"]
+_LINK = re.compile(r"""<a\s[^>]*href\s*=\s*["']?\s*(https?:|\{\{)""", re.IGNORECASE)
+_URL = re.compile(r"https?://", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    message: str
+    field: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class ReviewResult:
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add(self, severity: Severity, code: str, message: str, at: str) -> None:
+        (self.errors if severity == "error" else self.warnings).append(Finding(code, message, at))
+
+    def as_dict(self) -> dict[str, list[dict[str, str]]]:
+        return {
+            "errors": [f.as_dict() for f in self.errors],
+            "warnings": [f.as_dict() for f in self.warnings],
+        }
+
+
+def campaign_review(*, campaign: Campaign) -> ReviewResult:
+    """Run every check on the campaign's current configuration and content."""
+    result = ReviewResult()
+    contents = list(campaign.contents.all())
+    _check_channel_configuration(campaign, result)
+    _check_content(campaign, contents, result)
+    _check_schedule(campaign, result)
+    _check_audience(campaign, result)
+    _check_tracking(campaign, contents, result)
+    return result
+
+
+def _check_channel_configuration(campaign: Campaign, result: ReviewResult) -> None:
+    configuration = campaign.channel_configuration
+    if configuration is None:
+        result.add(
+            "error",
+            "channel_configuration_missing",
+            _("Choose a channel configuration: it says who the message comes from."),
+            "/channelConfiguration",
+        )
+    elif configuration.channel != campaign.channel:
+        result.add(
+            "error",
+            "channel_configuration_mismatch",
+            _(
+                "The channel configuration “%(name)s” is for %(other)s, but this campaign sends %(channel)s."
+            )
+            % {
+                "name": configuration.name,
+                "other": configuration.channel,
+                "channel": campaign.channel,
+            },
+            "/channelConfiguration",
+        )
+    elif not configuration.is_active:
+        result.add(
+            "error",
+            "channel_configuration_inactive",
+            _("The channel configuration “%s” is switched off.") % configuration.name,
+            "/channelConfiguration",
+        )
+
+
+def _check_content(
+    campaign: Campaign, contents: list[CampaignContent], result: ReviewResult
+) -> None:
+    parts = CONTENT_PARTS[campaign.channel]
+    by_locale = {content.locale: content for content in contents}
+    default = by_locale.get(campaign.default_locale)
+    if default is None:
+        result.add(
+            "error",
+            "default_locale_content_missing",
+            _("There is no content for the default locale %s.") % campaign.default_locale,
+            pointer("content", campaign.default_locale),
+        )
+    elif not any(value.strip() for value in default.parts(campaign.channel).values()):
+        result.add(
+            "error",
+            "default_locale_content_empty",
+            _("The content for the default locale %s is empty.") % campaign.default_locale,
+            pointer("content", campaign.default_locale),
+        )
+    if len(contents) > limits.MAX_LOCALES_PER_CAMPAIGN:
+        result.add(
+            "error",
+            "too_many_locales",
+            _("At most %d locales per campaign.") % limits.MAX_LOCALES_PER_CAMPAIGN,
+            "/content",
+        )
+    for content in contents:
+        values = content.parts(campaign.channel)
+        for part in parts:
+            problem = template_check(values[part])
+            if problem is not None:
+                result.add(
+                    "error",
+                    "template_syntax",
+                    _("Template error in %(locale)s %(part)s: %(problem)s")
+                    % {"locale": content.locale, "part": part, "problem": problem},
+                    pointer("content", content.locale, part),
+                )
+        _check_channel_parts(campaign, content, values, result)
+
+
+def _check_channel_parts(
+    campaign: Campaign, content: CampaignContent, values: dict[str, str], result: ReviewResult
+) -> None:
+    locale = content.locale
+    if campaign.channel == Channel.EMAIL:
+        if not values["subject"].strip():
+            result.add(
+                "error",
+                "email_subject_missing",
+                _("The %s email has no subject.") % locale,
+                pointer("content", locale, "subject"),
+            )
+        if not values["html"].strip() and not values["text"].strip():
+            result.add(
+                "error",
+                "email_body_missing",
+                _("The %s email has neither an HTML nor a text body.") % locale,
+                pointer("content", locale, "html"),
+            )
+    elif campaign.channel == Channel.SMS:
+        segments = sms_segments(values["body"])
+        if segments == 0:
+            result.add(
+                "error",
+                "sms_body_missing",
+                _("The %s SMS is empty.") % locale,
+                pointer("content", locale, "body"),
+            )
+        elif segments > limits.SMS_MAX_SEGMENTS:
+            result.add(
+                "error",
+                "sms_too_long",
+                _("The %(locale)s SMS needs %(n)d segments; at most %(max)d are allowed.")
+                % {"locale": locale, "n": segments, "max": limits.SMS_MAX_SEGMENTS},
+                pointer("content", locale, "body"),
+            )
+        elif segments > 1:
+            result.add(
+                "warning",
+                "sms_multiple_segments",
+                _(
+                    "The %(locale)s SMS needs %(n)d segments (before personalisation); each is billed."
+                )
+                % {"locale": locale, "n": segments},
+                pointer("content", locale, "body"),
+            )
+    elif campaign.channel == Channel.PUSH:
+        if not values["title"].strip() and not values["body"].strip():
+            result.add(
+                "error",
+                "push_content_missing",
+                _("The %s notification has neither a title nor a body.") % locale,
+                pointer("content", locale, "body"),
+            )
+        if len(values["title"]) > limits.PUSH_TITLE_WARN_LENGTH:
+            result.add(
+                "warning",
+                "push_title_long",
+                _(
+                    "The %(locale)s title has %(n)d characters; over %(max)d are cut on many devices."
+                )
+                % {
+                    "locale": locale,
+                    "n": len(values["title"]),
+                    "max": limits.PUSH_TITLE_WARN_LENGTH,
+                },
+                pointer("content", locale, "title"),
+            )
+
+
+def _check_schedule(campaign: Campaign, result: ReviewResult) -> None:
+    now = timezone.now()
+    if campaign.start_at and campaign.end_at and campaign.end_at <= campaign.start_at:
+        result.add(
+            "error",
+            "schedule_end_before_start",
+            _("The end must come after the start."),
+            "/schedule/endAt",
+        )
+    elif campaign.end_at and campaign.end_at <= now:
+        result.add(
+            "error",
+            "schedule_end_in_past",
+            _("The end is in the past; nothing could be sent."),
+            "/schedule/endAt",
+        )
+
+
+def _check_audience(campaign: Campaign, result: ReviewResult) -> None:
+    if campaign.category == Category.MARKETING and campaign.audience_ref is None:
+        # A warning until the audiences issue makes it an error.
+        result.add(
+            "warning",
+            "audience_missing",
+            _("A marketing campaign has no audience: only unitary calls can trigger it."),
+            "/audience/audienceId",
+        )
+
+
+def _check_tracking(
+    campaign: Campaign, contents: list[CampaignContent], result: ReviewResult
+) -> None:
+    if not campaign.track_clicks or campaign.channel == Channel.PUSH:
+        return
+    if campaign.channel == Channel.EMAIL:
+        has_link = any(_LINK.search(c.html) or _URL.search(c.text) for c in contents)
+    else:
+        has_link = any(_URL.search(c.body) for c in contents)
+    if not has_link:
+        result.add(
+            "warning",
+            "tracking_without_links",
+            _("Click tracking is on but the content has no link to track."),
+            "/tracking/clicks",
+        )

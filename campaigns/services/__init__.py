@@ -1,0 +1,1 @@
+"""Campaign services: every write to campaigns goes through these functions."""

@@ -1,0 +1,7 @@
+"""Clarion's project package: settings, URLs, the Celery app and shared helpers."""
+
+from __future__ import annotations
+
+from config.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,1 @@
+"""Settings modules: ``base`` (env-driven, the default), ``production`` and ``test``."""

@@ -1,0 +1,1 @@
+"""Executions, messages and delivery records arrive with the trigger issue."""

@@ -1,0 +1,48 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from campaigns.actors import Actor
+from tests.factories import CampaignFactory, UserFactory
+
+
+@pytest.fixture
+def marketer(db: None) -> User:
+    """A staff user who can author campaigns (no approve permission)."""
+    user = UserFactory.create(username="marketer")
+    codenames = [
+        f"{action}_{model}"
+        for action in ("add", "change", "delete", "view")
+        for model in ("campaign", "campaigncontent")
+    ] + ["view_channelconfiguration", "view_campaignversion", "view_auditevent"]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+@pytest.fixture
+def approver(db: None) -> User:
+    user = UserFactory.create(username="approver")
+    user.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=["approve_campaign", "view_campaign", "change_campaign"]
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def admin_user_obj(db: None) -> User:
+    return User.objects.create_superuser("admin", "admin@example.com", "admin-pass-123")
+
+
+@pytest.fixture
+def as_marketer(marketer: User) -> Actor:
+    return Actor(user=marketer)
+
+
+@pytest.fixture
+def campaign(db: None) -> object:
+    return CampaignFactory.create()
