@@ -1,0 +1,92 @@
+"""Access labels: a campaign is visible only to holders of all its labels."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from campaigns.actors import Actor
+from campaigns.apikeys import api_key_create
+from campaigns.selectors import campaign_is_visible, campaign_list_visible
+from campaigns.services.authoring import campaign_create
+from config.errors import InvalidInput
+from tests.factories import AccessLabelFactory, CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def labelled() -> dict[str, object]:
+    pii = AccessLabelFactory.create(name="pii")
+    vip = AccessLabelFactory.create(name="vip")
+    CampaignFactory.create(name="open")
+    pii_campaign = CampaignFactory.create(name="pii only")
+    pii_campaign.access_labels.set([pii])
+    both = CampaignFactory.create(name="pii and vip")
+    both.access_labels.set([pii, vip])
+    return {"pii": pii, "vip": vip}
+
+
+def _user_with(*labels: object) -> User:
+    user = User.objects.create_user(
+        f"u{User.objects.count()}", password="pw-123-abc", is_staff=True
+    )
+    group = Group.objects.create(name=f"g{Group.objects.count()}")
+    for label in labels:
+        label.groups.add(group)  # type: ignore[attr-defined]
+    user.groups.add(group)
+    return user
+
+
+def _names(actor: Actor) -> list[str]:
+    return sorted(campaign_list_visible(actor=actor).values_list("name", flat=True))
+
+
+def test_user_sees_only_campaigns_whose_labels_they_all_hold(labelled: dict[str, object]) -> None:
+    assert _names(Actor(user=_user_with())) == ["open"]
+    assert _names(Actor(user=_user_with(labelled["pii"]))) == ["open", "pii only"]
+    assert _names(Actor(user=_user_with(labelled["pii"], labelled["vip"]))) == [
+        "open",
+        "pii and vip",
+        "pii only",
+    ]
+
+
+def test_superuser_and_system_see_everything(labelled: dict[str, object]) -> None:
+    admin = User.objects.create_superuser("root", "r@example.com", "pw-123-abc")
+
+    assert len(_names(Actor(user=admin))) == 3
+    assert len(_names(Actor.system())) == 3
+
+
+def test_api_keys_hold_labels_directly(labelled: dict[str, object]) -> None:
+    plain, _ = api_key_create(name="plain", scopes=["campaigns:read"])
+    vip_key, _ = api_key_create(name="vip", scopes=["campaigns:read"], access_labels=["vip"])
+    both_key, _ = api_key_create(
+        name="both", scopes=["campaigns:read"], access_labels=["vip", "pii"]
+    )
+
+    assert _names(Actor(api_key=plain)) == ["open"]
+    assert _names(Actor(api_key=vip_key)) == ["open"]
+    assert _names(Actor(api_key=both_key)) == ["open", "pii and vip", "pii only"]
+
+
+def test_is_visible_matches_the_list(labelled: dict[str, object]) -> None:
+    user = Actor(user=_user_with(labelled["pii"]))
+    for campaign in CampaignFactory._meta.model.objects.all():
+        listed = campaign_list_visible(actor=user).filter(pk=campaign.pk).exists()
+        assert campaign_is_visible(campaign=campaign, actor=user) is listed
+
+
+def test_a_label_you_do_not_hold_cannot_be_given(labelled: dict[str, object]) -> None:
+    user = Actor(user=_user_with(labelled["pii"]))
+    data = {"name": "x", "accessLabels": ["pii", "vip", "nope"]}
+
+    with pytest.raises(InvalidInput) as caught:
+        campaign_create(data=data, actor=user)
+
+    assert [(e.pointer, e.detail) for e in caught.value.errors] == [
+        ("/accessLabels/1", "You do not hold the access label “vip”, so you cannot give it."),
+        ("/accessLabels/2", "Unknown access label “nope”."),
+    ]
+    assert not CampaignFactory._meta.model.objects.filter(name="x").exists()
