@@ -168,3 +168,11 @@ def test_link_built_from_a_variable_counts_as_a_link() -> None:
     )
 
     assert _codes(campaign) == ([], [])
+
+
+def test_open_tracking_on_a_text_only_email_warns() -> None:
+    campaign = CampaignFactory.create(
+        content={"en": {"subject": "Hi", "html": "", "text": "https://shop.example"}}
+    )
+
+    assert _codes(campaign) == ([], [("tracking_opens_without_html", "/tracking/opens")])
