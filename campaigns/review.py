@@ -241,16 +241,14 @@ def _check_audience(campaign: Campaign, result: ReviewResult) -> None:
 def _check_tracking(
     campaign: Campaign, contents: list[CampaignContent], result: ReviewResult
 ) -> None:
-    if campaign.channel == Channel.EMAIL and campaign.track_opens:
-        if not any(c.html.strip() for c in contents):
-            result.add(
-                "warning",
-                "tracking_opens_without_html",
-                _(
-                    "Open tracking needs an HTML body; text-only emails cannot be counted as opened."
-                ),
-                "/tracking/opens",
-            )
+    has_html = any(c.html.strip() for c in contents)
+    if campaign.channel == Channel.EMAIL and campaign.track_opens and not has_html:
+        result.add(
+            "warning",
+            "tracking_opens_without_html",
+            _("Open tracking needs an HTML body; text-only emails cannot be counted as opened."),
+            "/tracking/opens",
+        )
     if not campaign.track_clicks or campaign.channel == Channel.PUSH:
         return
     if campaign.channel == Channel.EMAIL:
