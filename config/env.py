@@ -57,6 +57,15 @@ def env_int(
     return number
 
 
+def env_choice(name: str, default: str, *, choices: list[str]) -> str:
+    """One of ``choices``, compared case-insensitively; returned as spelled in ``choices``."""
+    value = env_str(name, default)
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}.")
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
     if value is None or value == "":

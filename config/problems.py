@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf
@@ -129,6 +130,13 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     if isinstance(exc, ClarionError):
         return problem_response(
             status=exc.status, code=exc.code, detail=exc.message, errors=exc.errors
+        )
+    if isinstance(exc, RequestDataTooBig):
+        # Django raises it when request.body exceeds DATA_UPLOAD_MAX_MEMORY_SIZE.
+        return problem_response(
+            status=413,
+            code="payload_too_large",
+            detail=str(_("The request body is too large.")),
         )
     if isinstance(exc, Http404):
         exc = drf.NotFound()

@@ -71,7 +71,7 @@ class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
     default_locale = "en"
 
     @factory.post_generation
-    def content(obj: Campaign, create: bool, extracted: dict | None, **kwargs: object) -> None:  # noqa: N805
+    def content(obj: Campaign, create: bool, extracted: dict | None, **kwargs: object) -> None:
         if not create:
             return
         locales = (

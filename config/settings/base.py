@@ -17,14 +17,19 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_choice, env_int, env_list, env_str, env_url
 
 django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] etc. be subscripted at run time
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("CLARION_DATA_DIR", str(BASE_DIR / "var"))).resolve()
-for _folder in ("broker", "broker-control", "outbox"):
-    (DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
+try:
+    for _folder in ("broker", "broker-control", "outbox"):
+        (DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
+except OSError as _exc:
+    raise ImproperlyConfigured(
+        f"CLARION_DATA_DIR={str(DATA_DIR)!r} is not writable: {_exc}"
+    ) from None
 
 # An insecure key is only acceptable for the embedded, local set-up;
 # config.settings.production refuses to start without SECRET_KEY.
@@ -32,6 +37,11 @@ SECRET_KEY = env_str("SECRET_KEY", "insecure-local-only-key-change-me-in-product
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if urlsplit(_origin).scheme not in ("http", "https"):  # Django compares scheme and host
+        raise ImproperlyConfigured(
+            f"CSRF_TRUSTED_ORIGINS: {_origin!r} needs its scheme, e.g. https://clarion.example."
+        )
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 CLARION_PUBLIC_URL = env_url(
     "CLARION_PUBLIC_URL", f"http://localhost:{PORT}", schemes={"http", "https"}
@@ -123,7 +133,7 @@ else:
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL",
-    "filesystem://",
+    "filesystem://localhost//",  # the host is ignored; naming it silences a kombu warning
     schemes={"filesystem", "redis", "rediss", "amqp", "amqps", "sqla", "memory"},
 )
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
@@ -224,7 +234,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.LimitedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -238,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",  # tags operations by resource, not by "v1"
 }
 
 # --- Clarion --------------------------------------------------------------------
@@ -245,10 +256,11 @@ SPECTACULAR_SETTINGS = {
 # permission (four eyes); the campaign waits in `in_review` meanwhile.
 CLARION_REQUIRE_APPROVAL = env_bool("CLARION_REQUIRE_APPROVAL", False)
 
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", choices=LOG_LEVELS)},
 }

@@ -1,0 +1,229 @@
+"""Shapes of the management API: the campaign document, in and out, and problems.
+
+Input serializers check shape and JSON types only (strictly: ``"5"`` is not a
+number, ``1`` is not a string) and reject unknown fields, so a typo is an
+error rather than silently ignored. References and meaning (known channel
+configuration, locale syntax, template syntax, limits) are the services' job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from campaigns.models import Campaign, Category, Channel, Status
+from campaigns.snapshot import campaign_to_data
+
+# Server-set fields a client may send back unchanged (GET, edit, PUT); ignored.
+SERVER_FIELDS = frozenset(
+    {"id", "status", "liveVersion", "hasDraftVersion", "createdAt", "updatedAt"}
+)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string; DRF's CharField would also take numbers and booleans."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean; DRF's BooleanField would also take "yes", 1, "on"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer; DRF's IntegerField would also take "5" and 5.0."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictObjectField(serializers.DictField):
+    """A JSON object of any values (preview profile and context)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        return dict(data)
+
+
+class ClosedSerializer(serializers.Serializer):
+    # Rejects fields it does not declare, with a pointer to each. (A comment, not a
+    # docstring: the schema would show it as every subclass's description.)
+
+    ignored_fields: frozenset[str] = frozenset()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(
+                str(key)
+                for key in data
+                if key not in self.fields and key not in self.ignored_fields
+            )
+            if unknown:
+                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class TrackingSerializer(ClosedSerializer):
+    """Open and click tracking."""
+
+    opens = StrictBooleanField(default=True)
+    clicks = StrictBooleanField(default=True)
+
+
+class ThrottleSerializer(ClosedSerializer):
+    """Sending rate limit."""
+
+    ratePerSecond = StrictIntegerField(
+        allow_null=True,
+        default=None,
+        help_text=_("Messages per second, 1 to 2000; null sends as fast as possible."),
+    )
+
+
+class AudienceSerializer(ClosedSerializer):
+    """Who the campaign is for and how recipients are named."""
+
+    identityNamespace = StrictCharField(
+        default="email", help_text=_("email, phone, crm_id, ecid or a custom namespace code.")
+    )
+    createNewProfiles = StrictBooleanField(default=False)
+    audienceId = serializers.UUIDField(allow_null=True, default=None)
+
+
+class ScheduleSerializer(ClosedSerializer):
+    """Optional sending window; calls outside it are refused."""
+
+    startAt = serializers.DateTimeField(allow_null=True, default=None)
+    endAt = serializers.DateTimeField(allow_null=True, default=None)
+
+
+def _content_field(**kwargs: Any) -> serializers.DictField:
+    return serializers.DictField(
+        child=serializers.DictField(child=StrictCharField(allow_blank=True, trim_whitespace=False)),
+        help_text=_(
+            "Per-locale content: email {subject, preheader, html, text}; SMS {body}; "
+            "push {title, body, deepLink, imageUrl}."
+        ),
+        **kwargs,
+    )
+
+
+class CampaignDocumentInputSerializer(ClosedSerializer):
+    """The campaign document a client sends. Omitted fields take their defaults.
+
+    Used with ``partial=True`` for PATCH, where omitted fields stay unchanged.
+    """
+
+    ignored_fields = SERVER_FIELDS
+
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(allow_blank=True, default="", trim_whitespace=False)
+    tags = serializers.ListField(child=StrictCharField(), default=list)
+    accessLabels = serializers.ListField(child=StrictCharField(), default=list)
+    category = serializers.ChoiceField(choices=Category.choices, default=Category.TRANSACTIONAL)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.EMAIL)
+    channelConfiguration = serializers.UUIDField(allow_null=True, default=None)
+    tracking = TrackingSerializer(default=lambda: {"opens": True, "clicks": True})
+    throttle = ThrottleSerializer(default=lambda: {"ratePerSecond": None})
+    audience = AudienceSerializer(
+        default=lambda: {
+            "identityNamespace": "email",
+            "createNewProfiles": False,
+            "audienceId": None,
+        }
+    )
+    schedule = ScheduleSerializer(default=lambda: {"startAt": None, "endAt": None})
+    defaultLocale = StrictCharField(default="en")
+    localeAttribute = StrictCharField(allow_blank=True, default="")
+    content = _content_field(default=dict)
+
+
+class VersionRefSerializer(serializers.Serializer):
+    """The live version: its id and number."""
+
+    id = serializers.UUIDField()
+    number = serializers.IntegerField()
+
+
+class CampaignOutputSerializer(serializers.Serializer):
+    """A campaign as the API returns it: the document plus server-set fields."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    liveVersion = VersionRefSerializer(allow_null=True)
+    hasDraftVersion = serializers.BooleanField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    accessLabels = serializers.ListField(child=serializers.CharField())
+    category = serializers.ChoiceField(choices=Category.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    channelConfiguration = serializers.UUIDField(allow_null=True)
+    tracking = TrackingSerializer()
+    throttle = ThrottleSerializer()
+    audience = AudienceSerializer()
+    schedule = ScheduleSerializer()
+    defaultLocale = serializers.CharField()
+    localeAttribute = serializers.CharField()
+    content = _content_field()
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Campaign"
+
+
+def _iso(value: Any) -> str:
+    return str(value.isoformat().replace("+00:00", "Z"))
+
+
+def campaign_document(campaign: Campaign) -> dict[str, Any]:
+    """The campaign as the API returns it (``campaign_to_data`` plus server fields)."""
+    version = campaign.live_version
+    return {
+        "id": str(campaign.pk),
+        "status": campaign.status,
+        "liveVersion": {"id": str(version.pk), "number": version.number} if version else None,
+        "hasDraftVersion": campaign.has_draft_version,
+        **campaign_to_data(campaign),
+        "createdAt": _iso(campaign.created_at),
+        "updatedAt": _iso(campaign.updated_at),
+    }
+
+
+def campaign_output(campaign: Campaign) -> dict[str, Any]:
+    data: dict[str, Any] = CampaignOutputSerializer(campaign_document(campaign)).data
+    return data
+
+
+class ProblemErrorSerializer(serializers.Serializer):
+    pointer = serializers.CharField(help_text=_("JSON pointer (RFC 6901) to the bad field."))
+    detail = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem (application/problem+json)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text=_("Stable machine-readable code, see docs/api.md."))
+    errors = ProblemErrorSerializer(many=True)  # type: ignore[assignment]
+
+    class Meta:
+        ref_name = "Problem"

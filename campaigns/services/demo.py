@@ -1,0 +1,235 @@
+"""Demo data for a first run: a login, an email sender, a live campaign and an API key.
+
+``demo_seed`` is idempotent: it creates what is missing and leaves what exists
+alone (a changed password is not reset, a stopped demo campaign is not
+restarted). An API key's secret exists only at creation, so it is returned
+only by the run that creates the key.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from campaigns.actors import Actor
+from campaigns.apikeys import api_key_create
+from campaigns.models import ApiKey, Campaign, ChannelConfiguration, Status
+from campaigns.services.authoring import campaign_create
+from campaigns.services.lifecycle import (
+    approval_required,
+    campaign_activate,
+    campaign_submit_for_review,
+)
+
+DEMO_USERNAME = "demo"
+DEMO_DEFAULT_PASSWORD = "demo-clarion"  # noqa: S105 (a documented local demo login)
+DEMO_CHANNEL_CONFIGURATION = "Demo email sender"
+DEMO_CAMPAIGN = "Demo order confirmation"
+DEMO_API_KEY = "Demo key"
+DEMO_SCOPES = ("executions:trigger", "campaigns:read", "campaigns:write")
+
+DEMO_CAMPAIGN_DATA: dict[str, Any] = {
+    "name": DEMO_CAMPAIGN,
+    "description": "Created by seed_demo: a transactional email to try the trigger API with.",
+    "tags": ["demo"],
+    "category": "transactional",
+    "channel": "email",
+    "tracking": {"opens": True, "clicks": True},
+    "audience": {"identityNamespace": "email", "createNewProfiles": True},
+    "defaultLocale": "en",
+    "content": {
+        "en": {
+            "subject": "Thanks for your order, {{ profile.person.name.firstName }}",
+            "preheader": "Your {{ context.product.name }} is on its way",
+            "html": (
+                "<p>Hi {{ profile.person.name.firstName }},</p>"
+                "<p>Your {{ context.product.name }} is on its way.</p>"
+                '<p><a href="https://shop.example/orders">Track your order</a></p>'
+            ),
+            "text": (
+                "Hi {{ profile.person.name.firstName }},\n\n"
+                "Your {{ context.product.name }} is on its way.\n"
+                "Track your order: https://shop.example/orders\n"
+            ),
+        },
+        "fr": {
+            "subject": "Merci pour votre commande, {{ profile.person.name.firstName }}",
+            "preheader": "Votre {{ context.product.name }} est en route",
+            "html": (
+                "<p>Bonjour {{ profile.person.name.firstName }},</p>"
+                "<p>Votre {{ context.product.name }} est en route.</p>"
+                '<p><a href="https://shop.example/orders">Suivre votre commande</a></p>'
+            ),
+            "text": (
+                "Bonjour {{ profile.person.name.firstName }},\n\n"
+                "Votre {{ context.product.name }} est en route.\n"
+                "Suivre votre commande : https://shop.example/orders\n"
+            ),
+        },
+    },
+}
+
+
+@dataclass
+class DemoSeed:
+    """What ``demo_seed`` found or created."""
+
+    user: User
+    # None when the demo user's password no longer is the configured one.
+    password: str | None
+    channel_configuration: ChannelConfiguration
+    campaign: Campaign
+    api_key: ApiKey
+    # Only on the run that created the key: the secret is stored hashed.
+    api_key_secret: str | None
+    created: list[str] = field(default_factory=list)
+
+
+def _demo_user(password: str, created: list[str]) -> User:
+    user = User.objects.filter(username=DEMO_USERNAME).first()
+    if user is None:
+        user = User.objects.create_superuser(DEMO_USERNAME, "demo@example.com", password)
+        created.append("user")
+    return user
+
+
+def _demo_channel_configuration(created: list[str]) -> ChannelConfiguration:
+    # No service exists for channel configurations yet: administrators add them in the admin.
+    configuration = ChannelConfiguration.objects.filter(name=DEMO_CHANNEL_CONFIGURATION).first()
+    if configuration is None:
+        configuration = ChannelConfiguration(
+            name=DEMO_CHANNEL_CONFIGURATION,
+            channel=ChannelConfiguration.Channel.EMAIL,
+            from_name="Clarion Demo Shop",
+            from_email="shop@example.com",
+            reply_to="help@example.com",
+        )
+        configuration.full_clean()
+        configuration.save()
+        created.append("channel configuration")
+    return configuration
+
+
+def _demo_campaign(configuration: ChannelConfiguration, created: list[str]) -> Campaign:
+    campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).order_by("created_at").first()
+    # The seed acts as the system, so that with CLARION_REQUIRE_APPROVAL on, the
+    # demo user is not the last editor and may approve it (four eyes).
+    system = Actor.system()
+    if campaign is None:
+        data = {**DEMO_CAMPAIGN_DATA, "channelConfiguration": str(configuration.pk)}
+        campaign = campaign_create(data=data, actor=system)
+        created.append("campaign")
+    if campaign.status == Status.DRAFT:
+        if approval_required():
+            campaign = campaign_submit_for_review(campaign=campaign, actor=system)
+        else:
+            campaign = campaign_activate(campaign=campaign, actor=system)
+    return campaign
+
+
+def _demo_api_key(user: User, created: list[str]) -> tuple[ApiKey, str | None]:
+    key = ApiKey.objects.filter(name=DEMO_API_KEY, is_active=True).order_by("created_at").first()
+    if key is not None:
+        return key, None
+    key, secret = api_key_create(name=DEMO_API_KEY, scopes=DEMO_SCOPES, created_by=user)
+    created.append("API key")
+    return key, secret
+
+
+@transaction.atomic
+def demo_seed(*, password: str = DEMO_DEFAULT_PASSWORD) -> DemoSeed:
+    """Create the demo login, sender, campaign and API key where missing."""
+    created: list[str] = []
+    user = _demo_user(password, created)
+    configuration = _demo_channel_configuration(created)
+    campaign = _demo_campaign(configuration, created)
+    key, secret = _demo_api_key(user, created)
+    return DemoSeed(
+        user=user,
+        password=password if user.check_password(password) else None,
+        channel_configuration=configuration,
+        campaign=campaign,
+        api_key=key,
+        api_key_secret=secret,
+        created=created,
+    )
+
+
+def _authorization(api_key: str | None) -> str:
+    if api_key is None:
+        # Double quotes: the shell fills in the key from the environment.
+        return '"Authorization: Bearer $CLARION_API_KEY"'
+    return shlex.quote("Authorization: Bearer " + api_key)
+
+
+def demo_curl_trigger(*, campaign: Campaign, base_url: str, api_key: str | None) -> str:
+    """A curl call sending the demo campaign to one recipient, with sample data filled in.
+
+    ``api_key`` None writes ``$CLARION_API_KEY`` in its place.
+    """
+    body = {
+        # The idempotency key: sending the same body again replays the first answer.
+        "requestId": f"demo-{uuid.uuid4().hex[:12]}",
+        "campaignId": str(campaign.pk),
+        "recipients": [
+            {
+                "type": "aep",
+                "namespace": "email",
+                "userId": "ana@example.com",
+                "profile": {"person": {"name": {"firstName": "Ana"}}},
+                "context": {"product": {"name": "Jackets"}},
+            }
+        ],
+    }
+    return (
+        f"curl -X POST {shlex.quote(base_url + '/api/v1/executions/unitary')} \\\n"
+        f"  -H {_authorization(api_key)} \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        f"  --data-binary {shlex.quote(json.dumps(body))}"
+    )
+
+
+def demo_curl_campaigns(*, base_url: str, api_key: str | None) -> str:
+    """A curl call listing campaigns."""
+    return f"curl {shlex.quote(base_url + '/api/v1/campaigns')} -H {_authorization(api_key)}"
+
+
+def demo_instructions(*, seed: DemoSeed, base_url: str) -> str:
+    """What to open and what to paste, for a person at a terminal."""
+    password = seed.password or "(changed since it was created: use yours)"
+    lines = [
+        f"Admin:    {base_url}/admin/",
+        f"Login:    {seed.user.get_username()} / {password}",
+        f"API docs: {base_url}/api/docs/",
+    ]
+    if seed.campaign.status != Status.LIVE:
+        lines.append(
+            f"The demo campaign is {seed.campaign.get_status_display()}: "
+            "activate it in the admin to trigger it."
+        )
+    if seed.api_key_secret is not None:
+        lines.append(f"API key:  {seed.api_key_secret}  (shown once; only its hash is stored)")
+    else:
+        lines.append(
+            f'API key:  "{seed.api_key.name}" ({seed.api_key.prefix}…) was created on an '
+            "earlier run and its secret was shown then. Create a new key in the admin or with "
+            "`python manage.py create_api_key --name NAME --scopes "
+            + ",".join(DEMO_SCOPES)
+            + "`, then `export CLARION_API_KEY=<secret>`."
+        )
+    lines += [
+        "",
+        # The trigger endpoint arrives with the delivery work; until then this call is a 404.
+        "Trigger the demo campaign (one email to ana@example.com; needs the trigger API):",
+        demo_curl_trigger(campaign=seed.campaign, base_url=base_url, api_key=seed.api_key_secret),
+        "",
+        "List campaigns:",
+        demo_curl_campaigns(base_url=base_url, api_key=seed.api_key_secret),
+    ]
+    return "\n".join(lines) + "\n"

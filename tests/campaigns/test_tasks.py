@@ -1,0 +1,130 @@
+"""campaign_dispatch_due_task (run by beat every minute) and its service, campaign_dispatch_due."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.actors import Actor
+from campaigns.models import AuditEvent, Campaign, Status
+from campaigns.services.lifecycle import (
+    campaign_activate,
+    campaign_dispatch_due,
+    campaign_stop,
+)
+from campaigns.tasks import campaign_dispatch_due_task
+from tests.factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system()
+
+
+def _activated(*, start_at: datetime | None = None, end_at: datetime | None = None) -> Campaign:
+    campaign = CampaignFactory.create(start_at=start_at, end_at=end_at)
+    return campaign_activate(campaign=campaign, actor=SYSTEM)
+
+
+def _statuses() -> dict[object, str]:
+    return dict(Campaign.objects.values_list("pk", "status"))
+
+
+def test_scheduled_campaign_goes_live_when_its_start_comes() -> None:
+    start = timezone.now() + timedelta(hours=1)
+    campaign = _activated(start_at=start)
+    assert campaign.status == Status.SCHEDULED
+    events_before = AuditEvent.objects.count()
+
+    before_start = campaign_dispatch_due(now=start - timedelta(seconds=1))
+    at_start = campaign_dispatch_due(now=start)
+
+    assert before_start == {"live": 0, "completed": 0}
+    assert at_start == {"live": 1, "completed": 0}
+    campaign.refresh_from_db()
+    assert campaign.status == Status.LIVE
+    assert campaign.live_version is not None
+    assert campaign.live_version.number == 1
+    event = AuditEvent.objects.exclude(pk__lte=events_before).get()
+    assert (event.action, event.campaign_id, event.actor, event.api_key) == (
+        "go_live",
+        campaign.pk,
+        None,
+        None,
+    )
+
+
+def test_live_campaign_completes_once_its_end_has_passed() -> None:
+    end = timezone.now() + timedelta(hours=1)
+    campaign = _activated(end_at=end)
+
+    counts = campaign_dispatch_due(now=end + timedelta(seconds=1))
+
+    assert counts == {"live": 0, "completed": 1}
+    campaign.refresh_from_db()
+    assert campaign.status == Status.COMPLETED
+    assert AuditEvent.objects.filter(campaign=campaign, action="complete").count() == 1
+
+
+def test_campaign_whose_whole_window_passed_goes_live_then_completes_in_one_run() -> None:
+    start = timezone.now() + timedelta(hours=1)
+    campaign = _activated(start_at=start, end_at=start + timedelta(minutes=5))
+
+    counts = campaign_dispatch_due(now=start + timedelta(hours=1))
+
+    assert counts == {"live": 1, "completed": 1}
+    campaign.refresh_from_db()
+    assert campaign.status == Status.COMPLETED
+    actions = list(
+        AuditEvent.objects.filter(campaign=campaign).order_by("id").values_list("action", flat=True)
+    )
+    assert actions == ["activate", "go_live", "complete"]
+
+
+def test_nothing_else_is_touched() -> None:
+    now = timezone.now()
+    past = now - timedelta(days=1)
+    draft = CampaignFactory.create(start_at=past)
+    in_review = CampaignFactory.create(start_at=past)
+    Campaign.objects.filter(pk=in_review.pk).update(status=Status.IN_REVIEW)
+    stopped = campaign_stop(campaign=_activated(end_at=now + timedelta(hours=1)), actor=SYSTEM)
+    Campaign.objects.filter(pk=stopped.pk).update(end_at=past)
+    live_without_end = _activated()
+    not_due = _activated(start_at=now + timedelta(days=1))
+    before = _statuses()
+    updated_before = dict(Campaign.objects.values_list("pk", "updated_at"))
+    events_before = AuditEvent.objects.count()
+
+    counts = campaign_dispatch_due(now=now)
+
+    assert counts == {"live": 0, "completed": 0}
+    assert (
+        _statuses()
+        == before
+        == {
+            draft.pk: Status.DRAFT,
+            in_review.pk: Status.IN_REVIEW,
+            stopped.pk: Status.STOPPED,
+            live_without_end.pk: Status.LIVE,
+            not_due.pk: Status.SCHEDULED,
+        }
+    )
+    assert dict(Campaign.objects.values_list("pk", "updated_at")) == updated_before
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_task_is_idempotent_when_run_twice() -> None:
+    now = timezone.now()
+    due = _activated(start_at=now + timedelta(hours=1))
+    ending = _activated(end_at=now + timedelta(hours=1))
+    Campaign.objects.filter(pk=due.pk).update(start_at=now - timedelta(minutes=1))
+    Campaign.objects.filter(pk=ending.pk).update(end_at=now - timedelta(minutes=1))
+
+    first = campaign_dispatch_due_task.apply().get()
+    events_after_first = AuditEvent.objects.count()
+    second = campaign_dispatch_due_task.apply().get()
+
+    assert first == {"live": 1, "completed": 1}
+    assert second == {"live": 0, "completed": 0}
+    assert _statuses() == {due.pk: Status.LIVE, ending.pk: Status.COMPLETED}
+    assert AuditEvent.objects.count() == events_after_first
