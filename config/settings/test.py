@@ -24,3 +24,7 @@ STORAGES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so a Celery worker process can open the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-clarion.sqlite3")}
+
+# Static files come from the finders in tests; an empty root keeps WhiteNoise quiet.
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
