@@ -1,6 +1,8 @@
-"""People: identity namespaces now; profiles, identities and audiences follow."""
+"""People: identity namespaces, profiles, identities, addresses, consent, audiences."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.core.validators import RegexValidator
 from django.db import models
@@ -18,8 +20,14 @@ class IdentityNamespace(models.Model):
     """A kind of identifier a recipient is known by (email, phone, CRM id, ...).
 
     The four built-in namespaces are created by a migration and cannot be
-    deleted; administrators may add custom ones.
+    deleted; administrators may add custom ones. ``value_kind`` says how
+    values are normalised before they are stored or looked up.
     """
+
+    class ValueKind(models.TextChoices):
+        EMAIL = "email", _("Email address (lower-cased, validated)")
+        PHONE = "phone", _("Phone number (E.164)")
+        TEXT = "text", _("Text (trimmed)")
 
     code = models.CharField(
         _("code"),
@@ -35,6 +43,9 @@ class IdentityNamespace(models.Model):
     )
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
+    value_kind = models.CharField(
+        _("kind of value"), max_length=8, choices=ValueKind.choices, default=ValueKind.TEXT
+    )
     builtin = models.BooleanField(_("built in"), default=False, editable=False)
 
     class Meta:
@@ -44,3 +55,265 @@ class IdentityNamespace(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    PUSH = "push", _("Push")
+
+
+class Profile(models.Model):
+    """A person Clarion can message: attributes for templates, locale and time zone.
+
+    Found through its identities; ``attributes`` is free JSON reachable as
+    ``{{ profile.* }}`` in templates.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    locale = models.CharField(_("locale"), max_length=20, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    email_address = models.EmailField(
+        _("email address"),
+        blank=True,
+        help_text=_("Where email goes; defaults to the email identity."),
+    )
+    mobile_number = models.CharField(
+        _("mobile number"),
+        max_length=20,
+        blank=True,
+        help_text=_("E.164; defaults to the phone identity."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Identity(models.Model):
+    """One (namespace, value) that names a profile; unique across the store."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="identities")
+    namespace = models.ForeignKey(
+        IdentityNamespace,
+        on_delete=models.PROTECT,
+        related_name="identities",
+        verbose_name=_("namespace"),
+    )
+    value = models.CharField(_("value"), max_length=320)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["namespace__code", "value"]
+        verbose_name = _("identity")
+        verbose_name_plural = _("identities")
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "value"], name="identity_unique_value"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace.code}:{self.value}"
+
+
+class PushRegistration(models.Model):
+    """A device or browser that can receive push notifications for a profile."""
+
+    class Platform(models.TextChoices):
+        IOS = "ios", _("iOS")
+        ANDROID = "android", _("Android")
+        WEB = "web", _("Web")
+
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="push_registrations"
+    )
+    app_id = models.CharField(_("app id"), max_length=200)
+    platform = models.CharField(_("platform"), max_length=8, choices=Platform.choices)
+    token = models.TextField(_("token"), help_text=_("FCM/APNs token, or the Web Push endpoint."))
+    subscription = models.JSONField(
+        _("Web Push subscription"), null=True, blank=True, help_text=_("keys.p256dh and keys.auth")
+    )
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        verbose_name = _("push registration")
+        verbose_name_plural = _("push registrations")
+        constraints = [
+            models.UniqueConstraint(fields=["app_id", "token"], name="push_unique_token"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} {self.platform}"
+
+
+class Consent(models.Model):
+    """Marketing consent of one profile for one channel."""
+
+    class Status(models.TextChoices):
+        OPTED_IN = "opted_in", _("Opted in")
+        OPTED_OUT = "opted_out", _("Opted out")
+        UNKNOWN = "unknown", _("Unknown")
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UNKNOWN
+    )
+    source = models.CharField(_("source"), max_length=120, blank=True)
+    updated_at = models.DateTimeField(_("updated"))
+
+    class Meta:
+        ordering = ["channel"]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "channel"], name="consent_unique_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.status}"
+
+
+class Suppression(models.Model):
+    """An address nothing may be sent to (marketing), or nothing at all for bounces and complaints."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        HARD_BOUNCE = "hard_bounce", _("Hard bounce")
+        COMPLAINT = "complaint", _("Spam complaint")
+        MANUAL = "manual", _("Added by hand")
+
+    # Transactional sends ignore marketing consent but not these.
+    BLOCKS_TRANSACTIONAL = (Reason.HARD_BOUNCE, Reason.COMPLAINT)
+
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    address = models.CharField(_("address"), max_length=320)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("suppression")
+        verbose_name_plural = _("suppression list")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "address"], name="suppression_unique_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.get_reason_display()})"
+
+
+class Audience(models.Model):
+    """Who a marketing campaign goes to: a static list of profiles, or rules on profiles.
+
+    Rules are data (``rules``: a tree of AND/OR groups and conditions) that
+    ``audiences.rules`` translates to one database query.
+    """
+
+    class Kind(models.TextChoices):
+        STATIC = "static", _("Static list")
+        RULES = "rules", _("Rule-based")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.RULES)
+    rules = models.JSONField(
+        _("rules"),
+        default=dict,
+        blank=True,
+        help_text=_("Conditions on profiles (rule-based audiences)."),
+    )
+    members = models.ManyToManyField(
+        Profile, through="AudienceMember", related_name="audiences", blank=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("audience")
+        verbose_name_plural = _("audiences")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AudienceMember(models.Model):
+    """A profile in a static audience."""
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="memberships")
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="memberships")
+    added_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("audience member")
+        verbose_name_plural = _("audience members")
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "profile"], name="audience_member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.audience_id}:{self.profile_id}"
+
+
+class ProfileImport(models.Model):
+    """One import of a CSV or JSON-lines file, run in the background, with its counts."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(_("file"), upload_to="imports/")
+    namespace = models.ForeignKey(IdentityNamespace, on_delete=models.PROTECT, related_name="+")
+    audience = models.ForeignKey(
+        Audience,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="imports",
+        help_text=_("Optional: add every imported profile to this static audience."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    total_bytes = models.BigIntegerField(default=0)
+    processed_bytes = models.BigIntegerField(default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    rejected_file = models.FileField(_("rejected rows"), upload_to="imports/", blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("profile import")
+        verbose_name_plural = _("profile imports")
+
+    def __str__(self) -> str:
+        return f"{self.file.name} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_bytes:
+            return 100 if self.status == self.Status.SUCCEEDED else 0
+        return min(100, int(100 * self.processed_bytes / self.total_bytes))

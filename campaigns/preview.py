@@ -10,9 +10,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from campaigns.liquid import TemplateError, template_render, template_variables
-from campaigns.locales import locale_resolve
 from campaigns.models import Campaign, Channel
 from config.errors import FieldError, InvalidInput
+from config.locales import locale_resolve
 from config.problems import pointer
 
 # Sample address per identity namespace, for the curl request.

@@ -6,18 +6,12 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.limits import NAME_MAX_LENGTH, THROTTLE_MAX_PER_SECOND, THROTTLE_MIN_PER_SECOND
-
-# BCP 47 subset: language, optional script, optional region (en, pt-BR, zh-Hant-TW).
-LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
-locale_validator = RegexValidator(
-    LOCALE_PATTERN,
-    _("Use a locale such as en, fr-CA or zh-Hant-TW (language, optional script and region)."),
-)
+from config.locales import locale_validator
 
 
 class Category(models.TextChoices):

@@ -21,7 +21,6 @@ from campaigns.actors import Actor
 from campaigns.audit import audit_record
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
 from campaigns.liquid import template_check
-from campaigns.locales import locale_normalize
 from campaigns.models import (
     CONTENT_PARTS,
     AccessLabel,
@@ -32,10 +31,10 @@ from campaigns.models import (
     Status,
     Tag,
 )
-from campaigns.models.campaign import locale_validator
 from campaigns.selectors import access_labels_held
 from campaigns.snapshot import FIELD_POINTERS, campaign_to_data
 from config.errors import FieldError, InvalidInput, InvalidTransition
+from config.locales import locale_normalize, locale_validator
 from config.problems import pointer
 
 _SIMPLE = {

@@ -255,6 +255,8 @@ SPECTACULAR_SETTINGS = {
 # When on, activating a campaign needs a second person with the approve
 # permission (four eyes); the campaign waits in `in_review` meanwhile.
 CLARION_REQUIRE_APPROVAL = env_bool("CLARION_REQUIRE_APPROVAL", False)
+# Region assumed for phone numbers written without a country code (ISO 3166 alpha-2).
+CLARION_PHONE_DEFAULT_REGION = env_str("CLARION_PHONE_DEFAULT_REGION", "US").upper()
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOGGING = {

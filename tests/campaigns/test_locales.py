@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.locales import locale_chain, locale_normalize, locale_resolve
+from config.locales import locale_chain, locale_normalize, locale_resolve
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
 _SEPARATORS = re.compile(r"[_\s]+")
+
+# BCP 47 subset: language, optional script, optional region (en, pt-BR, zh-Hant-TW).
+LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
+locale_validator = RegexValidator(
+    LOCALE_PATTERN,
+    _("Use a locale such as en, fr-CA or zh-Hant-TW (language, optional script and region)."),
+)
 
 
 def locale_normalize(code: str) -> str:

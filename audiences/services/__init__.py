@@ -1,0 +1,1 @@
+"""Profile and audience services: every write to people goes through these functions."""
