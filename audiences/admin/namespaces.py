@@ -10,7 +10,7 @@ from audiences.models import IdentityNamespace
 
 @admin.register(IdentityNamespace)
 class IdentityNamespaceAdmin(admin.ModelAdmin[IdentityNamespace]):
-    list_display = ["code", "name", "builtin"]
+    list_display = ["code", "name", "value_kind", "builtin"]
     search_fields = ["code", "name"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

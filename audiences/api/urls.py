@@ -1,0 +1,7 @@
+"""People API routes (/api/v1/): profiles and audiences."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
