@@ -1,1 +1,0 @@
-"""Admin registrations (the campaign walk-through lives in campaigns/admin/)."""
