@@ -7,6 +7,8 @@ for numbers written without a country code); other values are trimmed.
 
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -50,6 +52,9 @@ def normalize_text(value: str) -> str:
     cleaned = value.strip()
     if not cleaned:
         raise IdentityValueError(_("The value is empty."))
+    # Control characters are never part of an id, and PostgreSQL refuses NUL in text.
+    if any(unicodedata.category(char) == "Cc" for char in cleaned):
+        raise IdentityValueError(_("The value contains control characters."))
     return cleaned
 
 

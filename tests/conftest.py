@@ -46,3 +46,9 @@ def as_marketer(marketer: User) -> Actor:
 @pytest.fixture
 def campaign(db: None) -> object:
     return CampaignFactory.create()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright leaves an event loop in the main thread for the
+    rest of the session, and Django refuses synchronous database calls under it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

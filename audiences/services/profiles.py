@@ -9,11 +9,13 @@ tests/audiences/test_profile_concurrency.py).
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,9 +31,11 @@ from audiences.models import (
 )
 from config.errors import ClarionError, FieldError, InvalidInput
 from config.locales import locale_normalize, locale_validator
+from config.problems import escape_pointer_token
 
 UPSERT_ATTEMPTS = 3  # a lost race retries; a third loss means something else is wrong
 MAX_ATTRIBUTES_DEPTH = 20
+CONSENT_SOURCE_MAX_LENGTH = 120  # Consent.source
 
 
 @dataclass
@@ -61,25 +65,56 @@ class ProfileInput:
     consent_source: str = "api"
 
 
+class _LostRace(Exception):
+    """A concurrent writer changed what ``_upsert_once`` read; the attempt is retried."""
+
+
 def deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``changes`` into ``base``: nested objects merge, ``null`` removes a key."""
+    """Merge ``changes`` into ``base``: nested objects merge, ``null`` removes a key.
+
+    Lists (and any other value) replace what was there. A ``null`` inside a new
+    nested object is dropped too, so no ``null`` is ever stored.
+    """
     merged = dict(base)
     for key, value in changes.items():
         if value is None:
             merged.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
+        elif isinstance(value, Mapping):
+            current = merged.get(key)
+            merged[key] = deep_merge(current if isinstance(current, Mapping) else {}, value)
         else:
             merged[key] = value
     return merged
 
 
-def _depth(value: Any, level: int = 0) -> int:
-    if isinstance(value, Mapping):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
+def _attributes_problem(attributes: Mapping[str, Any]) -> str | None:
+    """Why ``attributes`` cannot be stored, or None.
+
+    Walks iteratively: a recursive walk overflows the stack on deep nesting that
+    the JSON parser still accepts. PostgreSQL's jsonb refuses NUL characters.
+    """
+    stack: list[tuple[Any, int]] = [(attributes, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, Mapping | list) and depth > MAX_ATTRIBUTES_DEPTH:
+            return _("Attributes nest deeper than %d levels.") % MAX_ATTRIBUTES_DEPTH
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if "\x00" in str(key):
+                    return _("Attributes may not contain NUL characters.")
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and "\x00" in value:
+            return _("Attributes may not contain NUL characters.")
+    return None
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    # ZoneInfo() itself raises OSError subclasses for keys such as "America" or very long
+    # ones; checking against the list of IANA keys avoids touching the filesystem.
+    return frozenset(zoneinfo.available_timezones())
 
 
 def namespace_get(code: str) -> IdentityNamespace:
@@ -94,15 +129,30 @@ def namespace_get(code: str) -> IdentityNamespace:
 
 
 def profile_input_parse(
-    *, namespace: str, value: str, data: Mapping[str, Any], prefix: str = ""
+    *,
+    namespace: str,
+    value: str,
+    data: Mapping[str, Any],
+    prefix: str = "",
+    namespaces: Mapping[str, IdentityNamespace] | None = None,
+    identity_at: str | None = None,
 ) -> ProfileInput:
     """Check and normalise an upsert body; every problem is reported with a JSON pointer.
 
     ``data`` is ``{"attributes", "locale", "timeZone", "identities", "consent"}``,
-    every field optional.
+    every field optional. Callers parsing many bodies (imports, batches) pass
+    ``namespaces`` (code -> namespace) to save a query per body. Pointers start
+    with ``prefix``; a bad (namespace, value) is reported at ``identity_at``
+    (default ``<prefix>/identity``).
     """
     errors: list[FieldError] = []
-    namespaces = {ns.code: ns for ns in IdentityNamespace.objects.all()}
+    if namespaces is None:
+        namespaces = {ns.code: ns for ns in IdentityNamespace.objects.all()}
+    if identity_at is None:
+        identity_at = prefix + "/identity"
+    if not isinstance(data, Mapping):
+        errors.append(FieldError(prefix, _("A profile is a JSON object.")))
+        data = {}
 
     def key(code: Any, raw: Any, at: str) -> IdentityKey | None:
         ns = namespaces.get(code) if isinstance(code, str) else None
@@ -117,9 +167,15 @@ def profile_input_parse(
             errors.append(FieldError(at + "/value", str(error)))
             return None
 
-    primary = key(namespace, value, prefix + "/identity")
+    primary = key(namespace, value, identity_at)
     extra: list[IdentityKey] = []
-    for index, item in enumerate(data.get("identities") or []):
+    raw_identities = data.get("identities") or []
+    if not isinstance(raw_identities, list):
+        errors.append(
+            FieldError(prefix + "/identities", _("Identities are a list of {namespace, value}."))
+        )
+        raw_identities = []
+    for index, item in enumerate(raw_identities):
         at = f"{prefix}/identities/{index}"
         if not isinstance(item, Mapping):
             errors.append(FieldError(at, _("Each identity is an object {namespace, value}.")))
@@ -132,20 +188,15 @@ def profile_input_parse(
     if attributes is not None and not isinstance(attributes, Mapping):
         errors.append(FieldError(prefix + "/attributes", _("Attributes must be an object.")))
         attributes = None
-    elif attributes is not None and _depth(attributes) > MAX_ATTRIBUTES_DEPTH:
-        errors.append(
-            FieldError(
-                prefix + "/attributes",
-                _("Attributes nest deeper than %d levels.") % MAX_ATTRIBUTES_DEPTH,
-            )
-        )
+    elif attributes is not None and (problem := _attributes_problem(attributes)) is not None:
+        errors.append(FieldError(prefix + "/attributes", problem))
 
     locale = data.get("locale")
     if locale is not None:
         locale = locale_normalize(str(locale))
         try:
             locale_validator(locale)
-        except Exception:
+        except ValidationError:
             errors.append(
                 FieldError(
                     prefix + "/locale", _("“%s” is not a locale such as en or fr-CA.") % locale
@@ -153,16 +204,13 @@ def profile_input_parse(
             )
 
     time_zone = data.get("timeZone")
-    if time_zone is not None:
-        try:
-            zoneinfo.ZoneInfo(str(time_zone))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            errors.append(
-                FieldError(
-                    prefix + "/timeZone",
-                    _("“%s” is not an IANA time zone such as Europe/Paris.") % time_zone,
-                )
+    if time_zone is not None and (not isinstance(time_zone, str) or time_zone not in _time_zones()):
+        errors.append(
+            FieldError(
+                prefix + "/timeZone",
+                _("“%s” is not an IANA time zone such as Europe/Paris.") % time_zone,
             )
+        )
 
     consent: dict[str, str] = {}
     raw_consent = data.get("consent") or {}
@@ -172,13 +220,28 @@ def profile_input_parse(
         )
         raw_consent = {}
     for channel, status in raw_consent.items():
-        at = f"{prefix}/consent/{channel}"
+        at = f"{prefix}/consent/{escape_pointer_token(str(channel))}"
         if channel not in ("email", "sms", "push"):
             errors.append(FieldError(at, _("Consent channels are email, sms and push.")))
         elif status not in Consent.Status.values:
             errors.append(FieldError(at, _("Consent is opted_in, opted_out or unknown.")))
         else:
             consent[channel] = status
+
+    consent_source = data.get("consentSource", "api")
+    if (
+        not isinstance(consent_source, str)
+        or not consent_source.strip()
+        or len(consent_source) > CONSENT_SOURCE_MAX_LENGTH
+        or "\x00" in consent_source
+    ):
+        errors.append(
+            FieldError(
+                prefix + "/consentSource",
+                _("The consent source is a text of 1 to %d characters.")
+                % CONSENT_SOURCE_MAX_LENGTH,
+            )
+        )
 
     if errors or primary is None:
         raise InvalidInput(
@@ -192,7 +255,7 @@ def profile_input_parse(
         locale=locale,
         time_zone=time_zone,
         consent=consent,
-        consent_source=str(data.get("consentSource") or "api"),
+        consent_source=str(consent_source).strip(),
     )
 
 
@@ -254,7 +317,10 @@ def _upsert_once(data: ProfileInput) -> tuple[Profile, bool]:
         _apply(profile, data)
         profile.save()
     else:
-        profile = Profile.objects.select_for_update().get(pk=owners.pop())
+        found = Profile.objects.select_for_update().filter(pk=owners.pop()).first()
+        if found is None:  # erased since its identities were read
+            raise _LostRace
+        profile = found
         _apply(profile, data)
         profile.save()
     missing = [k for k in keys if (k.namespace.pk, k.value) not in owned]
@@ -274,7 +340,7 @@ def profile_upsert(*, data: ProfileInput) -> tuple[Profile, bool]:
         try:
             with transaction.atomic():
                 return _upsert_once(data)
-        except IntegrityError:
+        except (IntegrityError, _LostRace):
             if attempt == UPSERT_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
@@ -308,8 +374,15 @@ def profile_merge(*, keep: Profile, absorb: Profile) -> Profile:
     for theirs in Consent.objects.filter(profile=absorb):
         mine = Consent.objects.filter(profile=keep, channel=theirs.channel).first()
         if mine is None or mine.updated_at < theirs.updated_at:
-            consent_set(
-                profile=keep, channel=theirs.channel, status=theirs.status, source=theirs.source
+            # Keep the choice's own time, not the merge's: it is when the person decided.
+            Consent.objects.update_or_create(
+                profile=keep,
+                channel=theirs.channel,
+                defaults={
+                    "status": theirs.status,
+                    "source": theirs.source,
+                    "updated_at": theirs.updated_at,
+                },
             )
     absorb.delete()
     return keep

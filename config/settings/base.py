@@ -219,6 +219,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Uploaded files (profile imports and their rejected rows). Not served under
+# MEDIA_URL: downloads go through admin views that check permissions.
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "media/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,124 @@
+"""A marketer walks through the campaign steps in a real browser, from draft to live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from campaigns.models import Campaign, Status
+from tests.factories import ChannelConfigurationFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
+
+def _screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def test_create_fix_preview_activate_and_copy_the_curl_request(
+    page: Page, live_server: LiveServer
+) -> None:
+    User.objects.create_superuser("ana", "ana@example.com", "walk-through-pass-1")
+    ChannelConfigurationFactory.create(name="Shop email")
+    page.set_default_timeout(15_000)
+
+    # Log in.
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "ana")
+    page.fill("#id_password", "walk-through-pass-1")
+    page.click("input[type=submit]")
+    expect(page.locator("#user-tools")).to_contain_text("ana")
+
+    # 1-5: the steps, with two locales and a template that does not parse.
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
+    headings = page.locator("#clarion-steps h2").all_inner_texts()
+    steps = [h.strip() for h in headings if h.strip()[:2] in {"1.", "2.", "3.", "4.", "5.", "6."}]
+    assert steps == [
+        "1. Properties",
+        "2. Action",
+        "3. Content",
+        "4. Audience",
+        "5. Schedule",
+        "6. Review & activate",
+    ]
+    page.fill("#id_name", "Order shipped")
+    page.fill("#id_description", "Tells the customer the parcel is on its way.")
+    page.select_option("#id_category", "transactional")
+    page.select_option("#id_channel", "email")
+    page.select_option("#id_channel_configuration", label="Shop email (Email)")
+    page.fill("#id_default_locale", "en")
+    page.fill("#id_contents-0-locale", "en")
+    page.fill("#id_contents-0-subject", "Hi {{ profile.firstName }}, it shipped")
+    page.fill("#id_contents-0-html", "<p>Order {{ context.orderId }}\n{% if %}</p>")
+    page.fill("#id_contents-0-text", "Order {{ context.orderId }}")
+    # SMS and push fields are hidden for an email campaign.
+    expect(page.locator("#id_contents-0-body")).to_be_hidden()
+    page.click("#contents-group .add-row a")
+    page.fill("#id_contents-1-locale", "fr")
+    page.fill("#id_contents-1-subject", "Bonjour {{ profile.firstName }}")
+    page.fill("#id_contents-1-html", "<p>Commande {{ context.orderId }}</p>")
+    page.click("input[name=_continue]")
+
+    # The template error is shown at its field, and nothing was saved.
+    error = page.locator(".field-html .errorlist").first
+    expect(error).to_contain_text("Template error: missing expression (line 2, column 4)")
+    assert Campaign.objects.count() == 0
+
+    page.fill(
+        "#id_contents-0-html", "<p>Order {{ context.orderId }} for {{ profile.firstName }}</p>"
+    )
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    campaign = Campaign.objects.get()
+    assert sorted(campaign.contents.values_list("locale", flat=True)) == ["en", "fr"]
+
+    # Preview with a sample profile and context.
+    page.fill("#clarion-preview-profile", '{"firstName": "Ana"}')
+    page.fill("#clarion-preview-context", '{"orderId": "A-1042"}')
+    page.click("#clarion-preview-button")
+    expect(page.locator("#clarion-preview-parts dd[data-part=subject]")).to_have_text(
+        "Hi Ana, it shipped"
+    )
+    frame = page.frame_locator("#clarion-preview-parts iframe")
+    expect(frame.locator("p")).to_have_text("Order A-1042 for Ana")
+    # A broken sample is explained in words.
+    page.fill("#clarion-preview-context", "{orderId: }")
+    page.click("#clarion-preview-button")
+    expect(page.locator("#clarion-preview-errors")).to_contain_text(
+        "The sample context is not valid JSON"
+    )
+    page.fill("#clarion-preview-context", '{"orderId": "A-1042"}')
+    page.click("#clarion-preview-button")
+    expect(page.locator("#clarion-preview-errors")).to_be_hidden()
+    _screenshot(page, "campaign-change-draft.png")
+    page.locator(".clarion-preview").screenshot(path=str(SCREENSHOTS / "campaign-preview.png"))
+    page.screenshot(path=str(SCREENSHOTS / "campaign-top.png"))
+
+    # 6. Review & activate.
+    page.click("#clarion-open-review")
+    _screenshot(page, "campaign-review.png")
+    expect(page.locator("#content-main")).to_contain_text("No errors")
+    page.click("button[value=activate]")
+    expect(page.locator(".messagelist")).to_contain_text("The campaign is now Live.")
+    campaign.refresh_from_db()
+    assert campaign.status == Status.LIVE
+
+    # The live campaign: read-only, with its ready-to-paste curl request.
+    curl = page.locator("#clarion-curl-sample").inner_text()
+    assert "/api/v1/executions/unitary" in curl
+    for variable in ('"firstName"', '"orderId"', '"profile"', '"context"'):
+        assert variable in curl
+    expect(page.locator("#id_name")).to_have_count(0)
+    expect(page.locator(".clarion-versions")).to_contain_text("v1")
+    _screenshot(page, "campaign-change-live.png")
+    page.locator(".clarion-step-review").screenshot(
+        path=str(SCREENSHOTS / "campaign-live-curl.png")
+    )

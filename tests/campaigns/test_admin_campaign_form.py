@@ -1,0 +1,297 @@
+"""The campaign change form: the steps, validation at the field, read-only rules, visibility."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
+
+from campaigns.actors import Actor
+from campaigns.models import AuditEvent, Campaign, CampaignContent
+from campaigns.services import lifecycle
+from tests.campaigns.admin_helpers import campaign_form_data
+from tests.factories import AccessLabelFactory, CampaignFactory, ChannelConfigurationFactory
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = reverse("admin:campaigns_campaign_add")
+
+
+def change_url(campaign: Campaign) -> str:
+    return reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+
+
+@pytest.fixture
+def marketer_client(client: Client, marketer: User) -> Client:
+    client.force_login(marketer)
+    return client
+
+
+def test_the_add_form_shows_the_six_steps_in_order(admin_client: Client) -> None:
+    response = admin_client.get(ADD_URL)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    steps = [
+        "1. Properties",
+        "2. Action",
+        "3. Content",
+        "Content per locale",
+        "4. Audience",
+        "5. Schedule",
+        "6. Review & activate",
+    ]
+    positions = [html.index(step) for step in steps]
+    assert positions == sorted(positions)
+    assert "campaigns/admin/campaign.js" in html
+    assert "http://" not in re.sub(r'(href|src|action)="[^"]*"', "", html).split("<body")[0]
+
+
+def test_creating_a_campaign_with_two_locales_records_the_creator(
+    marketer_client: Client, marketer: User
+) -> None:
+    configuration = ChannelConfigurationFactory.create()
+    data = campaign_form_data(
+        configuration=configuration,
+        contents=[
+            {"locale": "en", "subject": "Hi {{ profile.firstName }}", "html": "<p>Hi</p>"},
+            {"locale": "fr_ca", "subject": "Salut {{ profile.firstName }}", "html": "<p>Salut</p>"},
+        ],
+    )
+
+    response = marketer_client.post(ADD_URL, data)
+
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(name="Welcome")
+    assert campaign.created_by == marketer
+    assert campaign.last_edited_by == marketer
+    assert sorted(campaign.contents.values_list("locale", flat=True)) == ["en", "fr-CA"]
+    assert list(AuditEvent.objects.filter(campaign=campaign).values_list("action", flat=True)) == [
+        "create"
+    ]
+
+
+def test_a_template_syntax_error_is_shown_at_its_field_and_nothing_is_saved(
+    marketer_client: Client,
+) -> None:
+    configuration = ChannelConfigurationFactory.create()
+    data = campaign_form_data(
+        configuration=configuration,
+        contents=[{"locale": "en", "subject": "Hi", "html": "<p>\n{% if %}</p>"}],
+    )
+
+    response = marketer_client.post(ADD_URL, data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Template error: " in html
+    errors = response.context["inline_admin_formsets"][0].formset.forms[0].errors
+    assert list(errors) == ["html"]
+    assert errors["html"][0].startswith("Template error: ")
+    assert errors["html"] == ["Template error: missing expression (line 2, column 4)"]
+    assert Campaign.objects.count() == 0
+    assert CampaignContent.objects.count() == 0
+
+
+def test_editing_a_draft_checks_templates_and_records_the_editor(
+    marketer_client: Client, marketer: User
+) -> None:
+    campaign = CampaignFactory.create()
+    data = campaign_form_data(
+        configuration=campaign.channel_configuration,
+        campaign=campaign,
+        name=campaign.name,
+        contents=[{"locale": "en", "subject": "{% if %}", "html": "<p>x</p>"}],
+    )
+
+    refused = marketer_client.post(change_url(campaign), data)
+
+    assert refused.status_code == 200
+    assert "Template error: " in refused.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.contents.get().subject == "Thanks {{ profile.person.name.firstName }}"
+    assert AuditEvent.objects.filter(campaign=campaign).count() == 0
+
+    data["contents-0-subject"] = "Hello {{ profile.firstName }}"
+    saved = marketer_client.post(change_url(campaign), data)
+
+    assert saved.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.contents.get().subject == "Hello {{ profile.firstName }}"
+    assert campaign.last_edited_by == marketer
+    event = AuditEvent.objects.get(campaign=campaign)
+    assert event.action == "edit"
+    assert "content/en/subject" in event.detail["changed"]
+
+
+def test_create_new_profiles_is_refused_for_a_marketing_campaign_at_the_field(
+    marketer_client: Client,
+) -> None:
+    data = campaign_form_data(
+        configuration=ChannelConfigurationFactory.create(),
+        contents=[{"locale": "en", "subject": "Hi", "html": "<p>Hi</p>"}],
+        category="marketing",
+        create_new_profiles="on",
+    )
+
+    response = marketer_client.post(ADD_URL, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["create_new_profiles"] == [
+        "Only transactional campaigns can create profiles for unknown recipients."
+    ]
+    assert Campaign.objects.count() == 0
+
+
+def test_a_bad_locale_is_refused_at_the_field(marketer_client: Client) -> None:
+    data = campaign_form_data(
+        configuration=ChannelConfigurationFactory.create(),
+        contents=[{"locale": "english!", "subject": "Hi", "html": "<p>Hi</p>"}],
+        default_locale="xx_yy_zz_1",
+    )
+
+    response = marketer_client.post(ADD_URL, data)
+
+    assert response.status_code == 200
+    assert "default_locale" in response.context["adminform"].form.errors
+    inline_errors = response.context["inline_admin_formsets"][0].formset.forms[0].errors
+    assert list(inline_errors) == ["locale"]
+    assert Campaign.objects.count() == 0
+
+
+def test_a_live_campaign_opens_read_only_and_refuses_a_save(
+    marketer_client: Client, marketer: User
+) -> None:
+    campaign = lifecycle.campaign_activate(
+        campaign=CampaignFactory.create(), actor=Actor(user=marketer)
+    )
+
+    page = marketer_client.get(change_url(campaign))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="name"' not in html
+    assert 'name="contents-0-subject"' not in html
+    assert "create a draft version to edit" in html
+    assert 'name="_save"' not in html
+    data = campaign_form_data(
+        configuration=campaign.channel_configuration,
+        campaign=campaign,
+        name="Changed",
+        contents=[{"locale": "en", "subject": "Changed", "html": "<p>x</p>"}],
+    )
+    refused = marketer_client.post(change_url(campaign), data)
+    assert refused.status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.name != "Changed"
+
+
+def test_a_live_campaign_with_a_draft_version_is_editable(
+    marketer_client: Client, marketer: User
+) -> None:
+    actor = Actor(user=marketer)
+    campaign = lifecycle.campaign_activate(campaign=CampaignFactory.create(), actor=actor)
+    lifecycle.campaign_open_draft_version(campaign=campaign, actor=actor)
+    data = campaign_form_data(
+        configuration=campaign.channel_configuration,
+        campaign=campaign,
+        name="Renamed in draft",
+        contents=[{"locale": "en", "subject": "New", "html": "<p>x</p>"}],
+    )
+
+    response = marketer_client.post(change_url(campaign), data)
+
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "Renamed in draft"
+    assert campaign.live_version is not None
+    assert campaign.live_version.snapshot["name"] != "Renamed in draft"
+
+
+def test_the_changelist_shows_status_badges_and_filters(admin_client: Client) -> None:
+    CampaignFactory.create(name="Draft one")
+    live = CampaignFactory.create(name="Live one")
+    lifecycle.campaign_activate(campaign=live, actor=Actor.system())
+
+    response = admin_client.get(reverse("admin:campaigns_campaign_changelist"))
+
+    html = response.content.decode()
+    assert '<span class="clarion-status status-draft">Draft</span>' in html
+    assert '<span class="clarion-status status-live">Live</span>' in html
+    filtered = admin_client.get(
+        reverse("admin:campaigns_campaign_changelist") + "?status__exact=live"
+    )
+    assert [c.name for c in filtered.context["cl"].result_list] == ["Live one"]
+    searched = admin_client.get(reverse("admin:campaigns_campaign_changelist") + "?q=Draft")
+    assert [c.name for c in searched.context["cl"].result_list] == ["Draft one"]
+
+
+def test_a_labelled_campaign_is_hidden_from_a_user_without_the_label(
+    marketer_client: Client, marketer: User
+) -> None:
+    label = AccessLabelFactory.create(name="vip")
+    hidden = CampaignFactory.create(name="VIP only")
+    hidden.access_labels.add(label)
+    CampaignFactory.create(name="Everyone")
+
+    listing = marketer_client.get(reverse("admin:campaigns_campaign_changelist"))
+    page = marketer_client.get(change_url(hidden))
+    review = marketer_client.get(reverse("admin:campaigns_campaign_review", args=[hidden.pk]))
+
+    assert [c.name for c in listing.context["cl"].result_list] == ["Everyone"]
+    assert page.status_code == 302  # Django's "does not exist" redirect to the index
+    assert review.status_code == 404
+
+    group = Group.objects.create(name="VIP team")
+    label.groups.add(group)
+    marketer.groups.add(group)
+    allowed = marketer_client.get(change_url(hidden))
+    assert allowed.status_code == 200
+
+
+def test_delete_is_offered_for_drafts_only(admin_client: Client) -> None:
+    draft = CampaignFactory.create()
+    live = lifecycle.campaign_activate(campaign=CampaignFactory.create(), actor=Actor.system())
+
+    draft_page = admin_client.get(change_url(draft)).content.decode()
+    live_page = admin_client.get(change_url(live)).content.decode()
+    refused = admin_client.post(reverse("admin:campaigns_campaign_delete", args=[live.pk]))
+    deleted = admin_client.post(
+        reverse("admin:campaigns_campaign_delete", args=[draft.pk]), {"post": "yes"}
+    )
+
+    assert "deletelink" in draft_page
+    assert "deletelink" not in live_page
+    assert refused.status_code == 403
+    assert deleted.status_code == 302
+    assert list(Campaign.objects.values_list("pk", flat=True)) == [live.pk]
+    assert AuditEvent.objects.filter(action="delete", campaign_name=draft.name).count() == 1
+
+
+def test_a_live_campaign_shows_its_curl_sample_with_every_variable_and_its_versions(
+    admin_client: Client,
+) -> None:
+    campaign = CampaignFactory.create(
+        content={
+            "en": {
+                "subject": "Hi {{ profile.person.name.firstName }}",
+                "html": "<p>{{ context.order.id }} {{ profile.loyalty.tier }}</p>",
+            },
+            "fr": {"subject": "Salut {{ context.coupon }}", "html": "<p>x</p>"},
+        }
+    )
+    lifecycle.campaign_activate(campaign=campaign, actor=Actor.system())
+
+    response = admin_client.get(change_url(campaign))
+
+    assert response.status_code == 200
+    curl = response.context["curl_sample"]
+    assert "/api/v1/executions/unitary" in curl
+    for variable in ("firstName", "tier", "coupon", '"order"', '"id"'):
+        assert variable in curl
+    html = response.content.decode()
+    assert 'id="clarion-curl-sample"' in html
+    assert "v1" in html and "(live)" in html

@@ -1,0 +1,310 @@
+"""Review & activate, the lifecycle buttons and the live preview in the campaign admin."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from campaigns.actors import Actor
+from campaigns.models import AuditEvent, Campaign, Status
+from campaigns.services import lifecycle
+from campaigns.services.authoring import campaign_update
+from tests.factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def review_url(campaign: Campaign) -> str:
+    return reverse("admin:campaigns_campaign_review", args=[campaign.pk])
+
+
+def action_url(campaign: Campaign, action: str) -> str:
+    return reverse("admin:campaigns_campaign_action", args=[campaign.pk, action])
+
+
+def preview_url(campaign: Campaign) -> str:
+    return reverse("admin:campaigns_campaign_preview", args=[campaign.pk])
+
+
+def change_url(campaign: Campaign) -> str:
+    return reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+
+
+def messages_of(response: Any) -> list[str]:
+    """The messages this request added (the next page would show them, then drop them)."""
+    storage: Any = get_messages(response.wsgi_request)
+    return [str(m) for m in storage._queued_messages]
+
+
+def test_the_review_page_lists_errors_and_warnings_linking_to_their_fields(
+    admin_client: Client,
+) -> None:
+    campaign = CampaignFactory.create(
+        channel_configuration=None,
+        end_at=timezone.now() - timedelta(days=1),
+        content={
+            "en": {"subject": "Hi", "html": "<p>no link</p>"},
+            "fr": {"subject": "", "html": "<p>{% if %}</p>"},
+        },
+    )
+
+    response = admin_client.get(review_url(campaign))
+
+    assert response.status_code == 200
+    base = change_url(campaign)
+    errors = {(e["code"], e["href"]) for e in response.context["errors"]}
+    assert errors == {
+        ("channel_configuration_missing", base + "#id_channel_configuration"),
+        ("template_syntax", base + "#id_contents-1-html"),
+        ("email_subject_missing", base + "#id_contents-1-subject"),
+        ("schedule_end_in_past", base + "#id_end_at"),
+    }
+    warnings = {(w["code"], w["href"]) for w in response.context["warnings"]}
+    assert warnings == {("tracking_without_links", base + "#id_track_clicks")}
+    html = response.content.decode()
+    assert f'href="{base}#id_contents-1-html"' in html
+    assert [a.name for a in response.context["actions"]] == ["activate"]
+
+
+def test_activate_from_the_review_page_makes_the_campaign_live(
+    admin_client: Client, admin_user: User
+) -> None:
+    campaign = CampaignFactory.create()
+
+    response = admin_client.post(action_url(campaign, "activate"))
+
+    assert response.status_code == 302
+    assert response["Location"] == change_url(campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == Status.LIVE
+    assert campaign.live_version is not None
+    assert campaign.live_version.number == 1
+    assert messages_of(response) == ["The campaign is now Live."]
+
+
+def test_activation_refused_by_the_review_shows_the_reason_and_changes_nothing(
+    admin_client: Client,
+) -> None:
+    campaign = CampaignFactory.create(channel_configuration=None)
+
+    response = admin_client.post(action_url(campaign, "activate"))
+
+    assert response.status_code == 302
+    [message] = messages_of(response)
+    assert message.startswith("The review found 1 error(s); fix them first.")
+    assert "Choose a channel configuration" in message
+    campaign.refresh_from_db()
+    assert campaign.status == Status.DRAFT
+    assert campaign.versions.count() == 0
+
+
+def test_actions_need_post(admin_client: Client) -> None:
+    campaign = CampaignFactory.create()
+
+    response = admin_client.get(action_url(campaign, "activate"))
+
+    assert response.status_code == 405
+    campaign.refresh_from_db()
+    assert campaign.status == Status.DRAFT
+
+
+def test_illegal_actions_are_refused_with_a_message(admin_client: Client) -> None:
+    draft = CampaignFactory.create()
+
+    for action in ("stop", "archive", "publish", "open_draft_version", "approve"):
+        response = admin_client.post(action_url(draft, action))
+        assert response.status_code == 302
+        [message] = messages_of(response)
+        assert message.startswith(("Cannot ", "There is no draft version", "Approving needs"))
+
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
+    assert AuditEvent.objects.filter(campaign=draft).count() == 0
+    assert admin_client.post(action_url(draft, "explode")).status_code == 404
+
+
+def test_draft_version_publish_stop_archive_and_duplicate(admin_client: Client) -> None:
+    campaign = CampaignFactory.create(name="Receipts")
+    admin_client.post(action_url(campaign, "activate"))
+    page = admin_client.get(change_url(campaign))
+    assert [t.name for t in page.context["campaign_tools"]] == [
+        "open_draft_version",
+        "stop",
+        "archive",
+        "duplicate",
+    ]
+
+    admin_client.post(action_url(campaign, "open_draft_version"))
+    campaign.refresh_from_db()
+    assert campaign.has_draft_version
+    campaign_update(campaign=campaign, data={"description": "v2"}, actor=Actor.system())
+    published = admin_client.post(action_url(campaign, "publish"))
+    campaign.refresh_from_db()
+    assert messages_of(published) == ["Published: the new version is live."]
+    assert campaign.live_version is not None
+    assert campaign.live_version.number == 2
+    assert not campaign.has_draft_version
+
+    admin_client.post(action_url(campaign, "stop"))
+    campaign.refresh_from_db()
+    assert campaign.status == Status.STOPPED
+    admin_client.post(action_url(campaign, "archive"))
+    campaign.refresh_from_db()
+    assert campaign.status == Status.ARCHIVED
+
+    copied = admin_client.post(action_url(campaign, "duplicate"))
+    copy = Campaign.objects.exclude(pk=campaign.pk).get()
+    assert copied["Location"] == change_url(copy)
+    assert copy.name == "Receipts (copy)"
+    assert copy.status == Status.DRAFT
+
+
+def test_discarding_a_draft_version_restores_the_live_content(admin_client: Client) -> None:
+    campaign = CampaignFactory.create(description="original")
+    lifecycle.campaign_activate(campaign=campaign, actor=Actor.system())
+    lifecycle.campaign_open_draft_version(campaign=campaign, actor=Actor.system())
+    campaign_update(campaign=campaign, data={"description": "changed"}, actor=Actor.system())
+
+    response = admin_client.post(action_url(campaign, "discard_draft_version"))
+
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.description == "original"
+    assert not campaign.has_draft_version
+
+
+def test_changelist_actions_apply_the_service_rules(admin_client: Client) -> None:
+    draft = CampaignFactory.create(name="Draft")
+    live = lifecycle.campaign_activate(
+        campaign=CampaignFactory.create(name="Live"), actor=Actor.system()
+    )
+    url = reverse("admin:campaigns_campaign_changelist")
+
+    stopped = admin_client.post(
+        url, {"action": "stop_selected", "_selected_action": [str(draft.pk), str(live.pk)]}
+    )
+    deleted = admin_client.post(
+        url, {"action": "delete_drafts", "_selected_action": [str(draft.pk), str(live.pk)]}
+    )
+
+    assert sorted(messages_of(stopped)) == [
+        "Draft: Cannot stop a campaign that is Draft (only: Live, Scheduled).",
+        "Stop: Live",
+    ]
+    assert sorted(messages_of(deleted)) == [
+        "Deleted: Draft",
+        "Live: Only drafts can be deleted; archive a Stopped campaign instead.",
+    ]
+    assert list(Campaign.objects.values_list("name", "status")) == [("Live", "stopped")]
+
+
+def test_preview_renders_the_parts_with_the_sample_profile(admin_client: Client) -> None:
+    campaign = CampaignFactory.create(
+        content={
+            "en": {"subject": "Hi {{ profile.firstName }}", "html": "<p>{{ context.code }}</p>"},
+            "pt": {"subject": "Olá {{ profile.firstName }}", "html": "<p>pt</p>"},
+        }
+    )
+
+    response = admin_client.post(
+        preview_url(campaign),
+        {
+            "locale": "pt-BR",
+            "profile": json.dumps({"firstName": "Ana"}),
+            "context": json.dumps({"code": "X1"}),
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "ok": True,
+        "channel": "email",
+        "locale": "pt",
+        "parts": {"subject": "Olá Ana", "preheader": "", "html": "<p>pt</p>", "text": ""},
+    }
+
+
+def test_preview_explains_bad_json_and_template_errors(admin_client: Client) -> None:
+    campaign = CampaignFactory.create()
+    broken = CampaignFactory.create(content={"en": {"subject": "{{ profile.a | nope }}"}})
+
+    bad_json = admin_client.post(preview_url(campaign), {"profile": "{name:", "context": "[]"})
+    bad_template = admin_client.post(preview_url(broken), {"profile": "{}", "context": ""})
+
+    assert bad_json.status_code == 400
+    assert bad_json.json()["errors"][0].startswith("The sample profile is not valid JSON:")
+    assert (
+        bad_json.json()["errors"][1] == 'The sample context must be a JSON object, like {"a": 1}.'
+    )
+    assert bad_template.status_code == 400
+    assert bad_template.json()["ok"] is False
+    assert bad_template.json()["errors"][0].startswith("/content/en/subject: ")
+
+
+class TestFourEyes:
+    @pytest.fixture(autouse=True)
+    def _approval_on(self, settings: SettingsWrapper) -> None:
+        settings.CLARION_REQUIRE_APPROVAL = True
+
+    def test_submit_then_approve_by_another_person(
+        self, client: Client, marketer: User, approver: User
+    ) -> None:
+        campaign = CampaignFactory.create()
+        client.force_login(marketer)
+
+        review = client.get(review_url(campaign))
+        assert [a.name for a in review.context["actions"]] == ["submit_for_review"]
+        refused = client.post(action_url(campaign, "activate"))
+        assert messages_of(refused) == [
+            "This installation requires approval: submit the campaign for review."
+        ]
+        client.post(action_url(campaign, "submit_for_review"))
+        campaign.refresh_from_db()
+        assert campaign.status == Status.IN_REVIEW
+        assert [a.name for a in client.get(review_url(campaign)).context["actions"]] == ["reject"]
+        not_allowed = client.post(action_url(campaign, "approve"))
+        assert messages_of(not_allowed) == ["Approving needs the “approve campaigns” permission."]
+
+        client.force_login(approver)
+        assert [a.name for a in client.get(review_url(campaign)).context["actions"]] == [
+            "approve",
+            "reject",
+        ]
+        client.post(action_url(campaign, "approve"))
+        campaign.refresh_from_db()
+        assert campaign.status == Status.LIVE
+
+    def test_the_last_editor_cannot_approve(self, client: Client, approver: User) -> None:
+        campaign = CampaignFactory.create()
+        campaign_update(campaign=campaign, data={"description": "mine"}, actor=Actor(user=approver))
+        lifecycle.campaign_submit_for_review(campaign=campaign, actor=Actor(user=approver))
+        client.force_login(approver)
+
+        response = client.post(action_url(campaign, "approve"))
+
+        assert messages_of(response) == [
+            "You edited this campaign last; another approver must approve it."
+        ]
+        campaign.refresh_from_db()
+        assert campaign.status == Status.IN_REVIEW
+
+    def test_sending_back_returns_the_campaign_to_draft(
+        self, client: Client, marketer: User, approver: User
+    ) -> None:
+        campaign = CampaignFactory.create()
+        lifecycle.campaign_submit_for_review(campaign=campaign, actor=Actor(user=marketer))
+        client.force_login(approver)
+
+        client.post(action_url(campaign, "reject"))
+
+        campaign.refresh_from_db()
+        assert campaign.status == Status.DRAFT
