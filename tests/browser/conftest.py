@@ -35,7 +35,9 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Debian's chromium: `playwright install` cannot download browsers here."""
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is not installed: run `apt-get install -y chromium` (.ci/run does).")
+        pytest.fail(
+            f"{CHROMIUM} is not installed: run `apt-get install -y chromium` (.ci/run does)."
+        )
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
