@@ -13,6 +13,7 @@ from typing import Literal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audiences.selectors import audience_estimate
 from campaigns import limits
 from campaigns.liquid import template_check
 from campaigns.models import CONTENT_PARTS, Campaign, CampaignContent, Category, Channel
@@ -228,12 +229,20 @@ def _check_schedule(campaign: Campaign, result: ReviewResult) -> None:
 
 
 def _check_audience(campaign: Campaign, result: ReviewResult) -> None:
-    if campaign.category == Category.MARKETING and campaign.audience_ref is None:
-        # A warning until the audiences issue makes it an error.
+    if campaign.category != Category.MARKETING:
+        return
+    if campaign.audience is None:
+        result.add(
+            "error",
+            "audience_missing",
+            _("A marketing campaign needs an audience: choose who it goes to."),
+            "/audience/audienceId",
+        )
+    elif audience_estimate(campaign.audience) == 0:
         result.add(
             "warning",
-            "audience_missing",
-            _("A marketing campaign has no audience: only unitary calls can trigger it."),
+            "audience_empty",
+            _("The audience “%s” matches no profile today.") % campaign.audience.name,
             "/audience/audienceId",
         )
 

@@ -25,7 +25,7 @@ FIELD_POINTERS: dict[str, str] = {
     "throttle_rate": "/throttle/ratePerSecond",
     "identity_namespace": "/audience/identityNamespace",
     "create_new_profiles": "/audience/createNewProfiles",
-    "audience_ref": "/audience/audienceId",
+    "audience": "/audience/audienceId",
     "start_at": "/schedule/startAt",
     "end_at": "/schedule/endAt",
     "default_locale": "/defaultLocale",
@@ -59,7 +59,7 @@ def campaign_to_data(campaign: Campaign) -> dict[str, Any]:
         "audience": {
             "identityNamespace": campaign.identity_namespace.code,
             "createNewProfiles": campaign.create_new_profiles,
-            "audienceId": str(campaign.audience_ref) if campaign.audience_ref else None,
+            "audienceId": str(campaign.audience_id) if campaign.audience_id else None,
         },
         "schedule": {"startAt": _iso(campaign.start_at), "endAt": _iso(campaign.end_at)},
         "defaultLocale": campaign.default_locale,

@@ -76,7 +76,7 @@ STEP_FIELDSETS: Any = [
     (
         _("4. Audience"),
         {
-            "fields": ["identity_namespace", "create_new_profiles", "audience_ref"],
+            "fields": ["identity_namespace", "create_new_profiles", "audience"],
             "description": _("How trigger calls name recipients, and who receives the campaign."),
         },
     ),

@@ -56,7 +56,7 @@ class CampaignForm(forms.ModelForm[Campaign]):
             "locale_attribute",
             "identity_namespace",
             "create_new_profiles",
-            "audience_ref",
+            "audience",
             "start_at",
             "end_at",
         ]

@@ -141,12 +141,14 @@ class Campaign(models.Model):
             "Off: a call naming an unknown recipient fails for that recipient."
         ),
     )
-    # The Audience model arrives with the audiences issue; until then a reference.
-    audience_ref = models.UUIDField(
-        _("audience"),
+    audience = models.ForeignKey(
+        "audiences.Audience",
         null=True,
         blank=True,
-        help_text=_("Marketing only: the audience to send to."),
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        verbose_name=_("audience"),
+        help_text=_("Marketing only: the people an audience execution sends to."),
     )
     # 6. Schedule
     start_at = models.DateTimeField(

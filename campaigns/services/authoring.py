@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from audiences.models import IdentityNamespace
+from audiences.models import Audience, IdentityNamespace
 from campaigns.actors import Actor
 from campaigns.audit import audit_record
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
@@ -50,7 +50,6 @@ _NESTED = {
     ("tracking", "clicks"): "track_clicks",
     ("throttle", "ratePerSecond"): "throttle_rate",
     ("audience", "createNewProfiles"): "create_new_profiles",
-    ("audience", "audienceId"): "audience_ref",
     ("schedule", "startAt"): "start_at",
     ("schedule", "endAt"): "end_at",
 }
@@ -98,6 +97,8 @@ class _Writer:
                 )
             else:
                 campaign.identity_namespace = namespace
+        if isinstance(data.get("audience"), Mapping) and "audienceId" in data["audience"]:
+            self._audience(data["audience"]["audienceId"])
         if "channelConfiguration" in data:
             self._channel_configuration(data["channelConfiguration"])
         if "tags" in data:
@@ -106,6 +107,15 @@ class _Writer:
             self._access_labels(list(data["accessLabels"] or []))
         if "content" in data:
             self._content(data["content"] or {})
+
+    def _audience(self, value: Any) -> None:
+        if not value:
+            self.campaign.audience = None
+            return
+        try:
+            self.campaign.audience = Audience.objects.get(pk=value)
+        except (Audience.DoesNotExist, ValidationError, ValueError):
+            self.error("/audience/audienceId", _("No audience has the id “%s”.") % value)
 
     def _channel_configuration(self, value: Any) -> None:
         if not value:

@@ -30,7 +30,7 @@ def campaign_form_data(
         "default_locale": "en",
         "locale_attribute": "",
         "identity_namespace": str(IdentityNamespace.objects.get(code="email").pk),
-        "audience_ref": "",
+        "audience": "",
         "start_at_0": "",
         "start_at_1": "",
         "end_at_0": "",

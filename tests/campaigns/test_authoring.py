@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from audiences.models import Audience
 from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, CampaignContent
 from campaigns.preview import campaign_curl_sample, campaign_preview
@@ -164,3 +165,36 @@ def test_curl_sample_is_a_valid_request_with_every_variable() -> None:
     assert '"firstName": "<person.name.firstName>"' in curl
     assert '"name": "<product.name>"' in curl
     assert "Authorization: Bearer" in curl
+
+
+def test_audience_is_chosen_by_id_and_an_unknown_id_is_refused() -> None:
+    audience = Audience.objects.create(
+        name="Gold members",
+        kind="rules",
+        rules={
+            "combinator": "and",
+            "conditions": [{"field": "attributes.tier", "operator": "equals", "value": "gold"}],
+        },
+    )
+    data = _document(
+        category="marketing",
+        audience={
+            "identityNamespace": "email",
+            "createNewProfiles": False,
+            "audienceId": str(audience.pk),
+        },
+    )
+
+    campaign = campaign_create(data=data, actor=Actor.system())
+
+    assert campaign.audience == audience
+    assert campaign_to_data(campaign)["audience"]["audienceId"] == str(audience.pk)
+    with pytest.raises(InvalidInput) as caught:
+        campaign_update(
+            campaign=campaign,
+            data={"audience": {"audienceId": "9b2f0a56-0000-4000-8000-000000000000"}},
+            actor=Actor.system(),
+        )
+    assert [e.pointer for e in caught.value.errors] == ["/audience/audienceId"]
+    campaign.refresh_from_db()
+    assert campaign.audience == audience

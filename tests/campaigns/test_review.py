@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import uuid4
 
 import pytest
 from django.utils import timezone
 
+from audiences.models import Audience, Profile
 from campaigns.models import Campaign, CampaignContent
 from campaigns.review import campaign_review
 from tests.factories import (
@@ -141,12 +141,17 @@ def test_channel_configuration_of_another_channel_is_an_error() -> None:
     assert _codes(campaign) == ([("channel_configuration_mismatch", "/channelConfiguration")], [])
 
 
-def test_marketing_without_audience_warns() -> None:
+def test_marketing_without_audience_is_an_error_and_an_empty_audience_warns() -> None:
     campaign = CampaignFactory.create(category="marketing")
-    with_audience = CampaignFactory.create(category="marketing", audience_ref=uuid4())
+    empty = Audience.objects.create(name="Nobody", kind="static")
+    with_empty = CampaignFactory.create(category="marketing", audience=empty)
+    members = Audience.objects.create(name="Ana", kind="static")
+    members.members.add(Profile.objects.create(attributes={"name": "Ana"}))
+    with_members = CampaignFactory.create(category="marketing", audience=members)
 
-    assert _codes(campaign) == ([], [("audience_missing", "/audience/audienceId")])
-    assert _codes(with_audience) == ([], [])
+    assert _codes(campaign) == ([("audience_missing", "/audience/audienceId")], [])
+    assert _codes(with_empty) == ([], [("audience_empty", "/audience/audienceId")])
+    assert _codes(with_members) == ([], [])
 
 
 def test_click_tracking_without_any_link_warns() -> None:

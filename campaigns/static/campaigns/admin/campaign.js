@@ -41,7 +41,7 @@
     const category = currentCategory();
     if (category) {
       setShown(".form-row.field-create_new_profiles", category === "transactional");
-      setShown(".form-row.field-audience_ref", category === "marketing");
+      setShown(".form-row.field-audience", category === "marketing");
     }
   }
 
