@@ -32,7 +32,13 @@ DEMO_DEFAULT_PASSWORD = "demo-clarion"  # noqa: S105 (a documented local demo lo
 DEMO_CHANNEL_CONFIGURATION = "Demo email sender"
 DEMO_CAMPAIGN = "Demo order confirmation"
 DEMO_API_KEY = "Demo key"
-DEMO_SCOPES = ("executions:trigger", "campaigns:read", "campaigns:write")
+DEMO_SCOPES = (
+    "executions:trigger",
+    "campaigns:read",
+    "campaigns:write",
+    "profiles:read",
+    "profiles:write",
+)
 
 DEMO_CAMPAIGN_DATA: dict[str, Any] = {
     "name": DEMO_CAMPAIGN,
