@@ -32,6 +32,7 @@ CONFIG_VARIABLES = (
     "PORT",
     "CLARION_REQUIRE_APPROVAL",
     "LOG_LEVEL",
+    "CLARION_PHONE_DEFAULT_REGION",
 )
 
 
@@ -90,6 +91,7 @@ def _random_secret_key() -> str:
         ("CLARION_PUBLIC_URL", "ftp://clarion.example"),
         ("CSRF_TRUSTED_ORIGINS", "https://ok.example,clarion.example"),
         ("LOG_LEVEL", "loud"),
+        ("CLARION_PHONE_DEFAULT_REGION", "Atlantis"),
         ("CLARION_DATA_DIR", "/proc/clarion-cannot-be-here"),
     ],
 )

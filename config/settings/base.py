@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
+import phonenumbers
 import django_stubs_ext
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
@@ -261,6 +262,11 @@ SPECTACULAR_SETTINGS = {
 CLARION_REQUIRE_APPROVAL = env_bool("CLARION_REQUIRE_APPROVAL", False)
 # Region assumed for phone numbers written without a country code (ISO 3166 alpha-2).
 CLARION_PHONE_DEFAULT_REGION = env_str("CLARION_PHONE_DEFAULT_REGION", "US").upper()
+if CLARION_PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(
+        f"CLARION_PHONE_DEFAULT_REGION={CLARION_PHONE_DEFAULT_REGION!r} is not a region code "
+        "such as US, GB or FR."
+    )
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOGGING = {
