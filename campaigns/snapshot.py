@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaigns.models import CONTENT_PARTS, Campaign
+from config.formats import iso_datetime
 
 # Model field -> JSON pointer in the campaign document (errors, review checks).
 FIELD_POINTERS: dict[str, str] = {
@@ -32,10 +33,6 @@ FIELD_POINTERS: dict[str, str] = {
     "locale_attribute": "/localeAttribute",
 }
 POINTER_FIELDS: dict[str, str] = {pointer: name for name, pointer in FIELD_POINTERS.items()}
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def campaign_content_data(campaign: Campaign) -> dict[str, dict[str, str]]:
@@ -61,7 +58,10 @@ def campaign_to_data(campaign: Campaign) -> dict[str, Any]:
             "createNewProfiles": campaign.create_new_profiles,
             "audienceId": str(campaign.audience_id) if campaign.audience_id else None,
         },
-        "schedule": {"startAt": _iso(campaign.start_at), "endAt": _iso(campaign.end_at)},
+        "schedule": {
+            "startAt": iso_datetime(campaign.start_at),
+            "endAt": iso_datetime(campaign.end_at),
+        },
         "defaultLocale": campaign.default_locale,
         "localeAttribute": campaign.locale_attribute,
         "content": campaign_content_data(campaign),

@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from campaigns.models import Campaign, Category, Channel, Status
 from campaigns.snapshot import campaign_to_data
+from config.formats import iso_datetime
 
 # Server-set fields a client may send back unchanged (GET, edit, PUT); ignored.
 SERVER_FIELDS = frozenset(
@@ -187,10 +188,6 @@ class CampaignOutputSerializer(serializers.Serializer):
         ref_name = "Campaign"
 
 
-def _iso(value: Any) -> str:
-    return str(value.isoformat().replace("+00:00", "Z"))
-
-
 def campaign_document(campaign: Campaign) -> dict[str, Any]:
     """The campaign as the API returns it (``campaign_to_data`` plus server fields)."""
     version = campaign.live_version
@@ -200,8 +197,8 @@ def campaign_document(campaign: Campaign) -> dict[str, Any]:
         "liveVersion": {"id": str(version.pk), "number": version.number} if version else None,
         "hasDraftVersion": campaign.has_draft_version,
         **campaign_to_data(campaign),
-        "createdAt": _iso(campaign.created_at),
-        "updatedAt": _iso(campaign.updated_at),
+        "createdAt": iso_datetime(campaign.created_at),
+        "updatedAt": iso_datetime(campaign.updated_at),
     }
 
 
