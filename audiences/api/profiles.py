@@ -37,6 +37,7 @@ from campaigns.api.serializers import (
     StrictObjectField,
 )
 from config.errors import ClarionError, FieldError, InvalidInput
+from config.formats import iso_datetime
 from config.problems import PROBLEM_CONTENT_TYPE, flatten_errors, pointer
 
 READ_PROFILES = Access("profiles:read", "audiences.view_profile")
@@ -231,10 +232,6 @@ class ProfileBatchOutputSerializer(serializers.Serializer):
 # --- Rendering -----------------------------------------------------------------------
 
 
-def _iso(value: Any) -> str | None:
-    return serializers.DateTimeField().to_representation(value) if value else None
-
-
 def _with_relations(profile: Profile) -> Profile:
     """The profile again, with what ``profile_output`` reads in three more queries."""
     return Profile.objects.prefetch_related(
@@ -252,7 +249,11 @@ def profile_output(profile: Profile) -> dict[str, Any]:
         found = consents.get(channel)
         if found is None:
             return {"status": Consent.Status.UNKNOWN, "source": "", "updatedAt": None}
-        return {"status": found.status, "source": found.source, "updatedAt": _iso(found.updated_at)}
+        return {
+            "status": found.status,
+            "source": found.source,
+            "updatedAt": iso_datetime(found.updated_at),
+        }
 
     return {
         "id": str(profile.pk),
@@ -273,14 +274,14 @@ def profile_output(profile: Profile) -> dict[str, Any]:
                     "appId": push.app_id,
                     "platform": push.platform,
                     "token": push.token,
-                    "lastSeenAt": _iso(push.last_seen_at),
+                    "lastSeenAt": iso_datetime(push.last_seen_at),
                 }
                 for push in profile.push_registrations.all()
             ],
         },
         "consent": {channel: consent(channel) for channel in Channel.values},
-        "createdAt": _iso(profile.created_at),
-        "updatedAt": _iso(profile.updated_at),
+        "createdAt": iso_datetime(profile.created_at),
+        "updatedAt": iso_datetime(profile.updated_at),
     }
 
 
