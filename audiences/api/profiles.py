@@ -24,7 +24,9 @@ from rest_framework.views import APIView
 
 from audiences.identities import IdentityValueError, identity_normalize
 from audiences.models import Channel, Consent, Identity, IdentityNamespace, Profile
+from audiences.services.bulk import UpsertOutcome, profile_upsert_many
 from audiences.services.profiles import (
+    ProfileInput,
     profile_delete,
     profile_input_parse,
     profile_upsert,
@@ -452,15 +454,24 @@ class ProfileBatchApi(APIView):
                 errors=errors,
             )
         namespaces = {ns.code: ns for ns in IdentityNamespace.objects.all()}
-        results = [
-            self._one(index, item, namespaces)
-            for index, item in enumerate(envelope.validated_data["profiles"])
-        ]
+        results: list[dict[str, Any] | None] = []
+        parsed: list[tuple[int, ProfileInput]] = []
+        for index, item in enumerate(envelope.validated_data["profiles"]):
+            data_or_rejection = self._parse(index, item, namespaces)
+            if isinstance(data_or_rejection, ProfileInput):
+                parsed.append((index, data_or_rejection))
+                results.append(None)
+            else:
+                results.append(data_or_rejection)
+        # One bulk upsert for every well-formed item (a few queries for the whole batch).
+        outcomes = profile_upsert_many(inputs=[data for _index, data in parsed])
+        for (index, _data), outcome in zip(parsed, outcomes, strict=True):
+            results[index] = self._result(index, outcome)
         return Response({"results": results})
 
-    def _one(
+    def _parse(
         self, index: int, item: Any, namespaces: Mapping[str, IdentityNamespace]
-    ) -> dict[str, Any]:
+    ) -> ProfileInput | dict[str, Any]:
         prefix = pointer("profiles", index)
         serializer = ProfileBatchItemSerializer(data=item)
         errors = _shape_errors(serializer, item, "profiles", index)
@@ -468,7 +479,7 @@ class ProfileBatchApi(APIView):
             return _rejected(index, "validation_error", errors)
         fields = dict(serializer.validated_data)
         try:
-            data = profile_input_parse(
+            return profile_input_parse(
                 namespace=fields.pop("namespace"),
                 value=fields.pop("value"),
                 data=fields,
@@ -476,21 +487,27 @@ class ProfileBatchApi(APIView):
                 identity_at=prefix,
                 namespaces=namespaces,
             )
-            profile, created = profile_upsert(data=data)
         except ClarionError as error:
-            # Service errors other than parsing (identity_conflict) point at the item's root.
-            found = [
-                e
-                if e.pointer.startswith(prefix + "/")
-                else FieldError(prefix + e.pointer, e.detail)
-                for e in error.errors
-            ] or [FieldError(prefix, error.message)]
-            return _rejected(index, error.code, found)
+            return _rejected(index, error.code, _under(prefix, error))
+
+    def _result(self, index: int, outcome: UpsertOutcome) -> dict[str, Any]:
+        if outcome.error is not None:
+            return _rejected(
+                index, outcome.error.code, _under(pointer("profiles", index), outcome.error)
+            )
         return {
             "index": index,
-            "status": "created" if created else "updated",
-            "profile": {"id": str(profile.pk)},
+            "status": "created" if outcome.created else "updated",
+            "profile": {"id": str(outcome.profile_id)},
         }
+
+
+def _under(prefix: str, error: ClarionError) -> list[FieldError]:
+    """Service errors other than parsing (identity_conflict) point at the item's root."""
+    return [
+        e if e.pointer.startswith(prefix + "/") else FieldError(prefix + e.pointer, e.detail)
+        for e in error.errors
+    ] or [FieldError(prefix, error.message)]
 
 
 def _rejected(index: int, code: str, errors: list[FieldError]) -> dict[str, Any]:
