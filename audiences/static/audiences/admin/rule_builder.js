@@ -167,8 +167,10 @@
     }
 
     function rerender() {
-      write();
+      // Render first: rendering settles defaults (a new consent condition's status, an
+      // operator the new field takes, "yes" for a boolean), and the JSON must show them.
       root.replaceChildren(renderGroup(model, null, "/rules", 1));
+      write();
     }
 
     function changed(structural) {
