@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from audiences.models import Audience, AudienceMember, Channel, IdentityNamespace
@@ -38,6 +38,8 @@ FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl
 JSONL_IDENTITY_KEYS = ("identity", "value")  # besides the namespace code
 JSONL_FIELDS = {"attributes", "locale", "timeZone", "identities", "consent"}
 CONSENT_SOURCE = "import"
+# Tables an import fills; their planner statistics are refreshed as they grow (see below).
+ANALYZED_TABLES = ("audiences_profile", "audiences_identity", "audiences_consent")
 
 
 def import_format_guess(name: str) -> str:
@@ -304,6 +306,20 @@ def _jsonl_records(
         yield _parse(namespace, body[key], body, namespaces, line, raw)
 
 
+def _planner_statistics_refresh() -> None:
+    """ANALYZE the tables an import fills (PostgreSQL), as its docs advise after a bulk load.
+
+    Without fresh statistics (autovacuum off, or not caught up with a large import) the
+    planner reads the batch's identity look-up (``namespace_id = 1 AND value IN (1,000
+    values)``) as unselective and scans every identity of the namespace: 135 ms per batch
+    at 1,000,000 identities instead of 2 ms, so an import slowed down as the table grew.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(ANALYZED_TABLES))
+
+
 def profiles_import(
     *,
     stream: BinaryIO,
@@ -331,8 +347,10 @@ def profiles_import(
     progress = ImportProgress(total_bytes=total_bytes)
     batch: list[_Record] = []
     refused: list[_Record] = []
+    batches = 0
 
     def flush() -> None:
+        nonlocal batches
         if batch:
             with transaction.atomic():
                 outcomes = profile_upsert_many(inputs=[r.data for r in batch if r.data])
@@ -354,6 +372,9 @@ def profiles_import(
                     progress.created += 1
                 else:
                     progress.updated += 1
+            batches += 1
+            if batches & (batches - 1) == 0:  # batches 1, 2, 4, 8, ...: log2(n) refreshes
+                _planner_statistics_refresh()
         # The rejected file lists rows in file order.
         for record in sorted(refused, key=lambda r: r.line):
             rejected.add(record.line, record.reason or "", record.raw)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from email_validator import EmailNotValidError, validate_email
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from audiences.identities import IdentityValueError, identity_normalize
+from audiences.identities import (
+    IdentityValueError,
+    _normalize_email_fast,
+    identity_normalize,
+    normalize_email,
+)
 from audiences.models import IdentityNamespace
 
 EMAIL = IdentityNamespace(code="email", value_kind=IdentityNamespace.ValueKind.EMAIL)
@@ -126,3 +134,70 @@ def test_invalid_text_says_why(namespace: IdentityNamespace, raw: object, messag
         identity_normalize(namespace, raw)
 
     assert str(error.value) == message
+
+
+def _email_reference(value: str) -> str:
+    """The normalisation before the fast path: email-validator for every address."""
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise IdentityValueError(f"“{value}” is not a valid email address: {error}") from None
+    return result.normalized.lower()
+
+
+def _email_generated(rng: random.Random) -> str:
+    """An address near the fast path's edges: case, dots, hyphens, lengths, a stray character."""
+
+    def word(chars: str) -> str:
+        return "".join(rng.choice(chars) for _ in range(rng.choice([1, 1, 2, 5, 20, 61, 62, 63])))
+
+    local = ".".join(word("aZ9bY_%+-") for _ in range(rng.choice([1, 1, 2, 3])))
+    labels = [word("aZ9bcY-") for _ in range(rng.choice([0, 1, 1, 2, 4]))]
+    top = rng.choice(["com", "CO", "c0m", "x1", "9", "-com", "com-", "xn--p1ai", "local", "test"])
+    address = local + "@" + ".".join([*labels, top])
+    for _ in range(rng.choice([0, 0, 0, 1, 2])):  # a stray character somewhere
+        at = rng.randrange(len(address) + 1)
+        address = address[:at] + rng.choice(".-@ \"'!#~éüА_") + address[at:]
+    return rng.choice(["", "", " ", "\t"]) + address + rng.choice(["", "", " \n"])
+
+
+def test_email_fast_path_agrees_with_email_validator() -> None:
+    rng = random.Random(20261128)
+    samples = [_email_generated(rng) for _ in range(10_000)]
+    samples += [
+        "Ana.Lee+news@Example.COM",
+        "a@b.co",
+        "a..b@example.com",
+        ".a@example.com",
+        "a.@example.com",
+        "a@-example.com",
+        "a@example-.com",
+        "a@ex--ample.com",
+        "a@example.com.",
+        "a@example.123",
+        "a@sub.localhost",
+        "a@x.arpa",
+        "a@" + "b" * 63 + ".com",
+        "a@" + "b" * 64 + ".com",
+        "a" * 250 + "@b.co",
+        "a" * 249 + "@b.co",
+    ]
+    fast = 0
+    for raw in samples:
+        try:
+            expected: str | Exception = _email_reference(raw)
+        except IdentityValueError as error:
+            expected = error
+        if not isinstance(expected, Exception):
+            fast += _normalize_email_fast(raw.strip()) is not None
+        try:
+            got: str | Exception = normalize_email(raw)
+        except IdentityValueError as error:
+            got = error
+
+        if isinstance(expected, Exception):
+            assert isinstance(got, IdentityValueError), raw
+            assert str(got) == str(expected), raw
+        else:
+            assert got == expected, raw
+    assert fast > 250  # the generator does reach the fast path

@@ -7,6 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audiences.importing import ImportProgress, RejectedRows, import_format_guess, profiles_import
 from audiences.models import Audience, AudienceMember, Consent, Identity, IdentityNamespace, Profile
@@ -359,3 +361,35 @@ def test_format_from_extension(name: str, expected: str) -> None:
 def test_unknown_extension_is_refused() -> None:
     with pytest.raises(InvalidInput, match=r"name it \.csv or \.jsonl"):
         import_format_guess("people.xlsx")
+
+
+def test_planner_statistics_refreshed_as_the_tables_grow(tmp_path: Path) -> None:
+    # given a file of 5 profiles, imported one row per batch
+    lines = ["email"] + [f"p{i}@example.com" for i in range(5)]
+
+    # when it is imported
+    with CaptureQueriesContext(connection) as queries:
+        result, _rejected = run_import(tmp_path, "\n".join(lines), batch_size=1)
+
+    # then PostgreSQL's statistics are refreshed after batches 1, 2 and 4 only, SQLite's never
+    analyzes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    expected = 3 if connection.vendor == "postgresql" else 0
+    assert (
+        analyzes == ["ANALYZE audiences_profile, audiences_identity, audiences_consent"] * expected
+    )
+    assert result.created == 5
+
+
+def test_reimport_of_unchanged_profiles_does_not_rewrite_them(tmp_path: Path) -> None:
+    # given the CSV was imported once
+    run_import(tmp_path, CSV_FILE)
+    before = dict(Profile.objects.values_list("pk", "updated_at"))
+
+    # when the same file is imported again
+    with CaptureQueriesContext(connection) as queries:
+        result, _rejected = run_import(tmp_path, CSV_FILE)
+
+    # then the profiles are found but not written: no UPDATE of a profile, same updated_at
+    assert result.updated == 2
+    assert not [q for q in queries.captured_queries if 'UPDATE "audiences_profile"' in q["sql"]]
+    assert dict(Profile.objects.values_list("pk", "updated_at")) == before
