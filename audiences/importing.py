@@ -26,10 +26,11 @@ from typing import IO, Any, BinaryIO
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from audiences.models import Audience, AudienceMember, Channel, IdentityNamespace
+from audiences.models import Audience, AudienceMember, IdentityNamespace
 from audiences.services.bulk import profile_upsert_many
 from audiences.services.profiles import ProfileInput, profile_input_parse
-from config.errors import FieldError, InvalidInput
+from core.channels import Channel
+from core.errors import FieldError, InvalidInput
 
 DEFAULT_BATCH_SIZE = 1000  # rows per transaction: large enough for bulk statements, small in memory
 MAX_LINE_BYTES = 1024 * 1024  # a longer line is rejected, not read into memory

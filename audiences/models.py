@@ -8,6 +8,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.channels import Channel, Platform
+
 BUILTIN_NAMESPACES: dict[str, str] = {
     "email": "Email",
     "phone": "Phone",
@@ -55,12 +57,6 @@ class IdentityNamespace(models.Model):
 
     def __str__(self) -> str:
         return self.code
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", _("Email")
-    SMS = "sms", _("SMS")
-    PUSH = "push", _("Push")
 
 
 class Profile(models.Model):
@@ -124,11 +120,6 @@ class Identity(models.Model):
 
 class PushRegistration(models.Model):
     """A device or browser that can receive push notifications for a profile."""
-
-    class Platform(models.TextChoices):
-        IOS = "ios", _("iOS")
-        ANDROID = "android", _("Android")
-        WEB = "web", _("Web")
 
     profile = models.ForeignKey(
         Profile, on_delete=models.CASCADE, related_name="push_registrations"

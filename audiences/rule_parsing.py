@@ -16,9 +16,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from audiences.models import Channel, Consent
-from config.errors import FieldError, InvalidInput
-from config.problems import pointer
+from audiences.models import Consent
+from core.channels import Channel
+from core.errors import FieldError, InvalidInput, pointer
 
 MAX_RULES_DEPTH = 5  # groups within groups; deeper trees are unreadable in the builder
 MAX_RULES_CONDITIONS = 100  # keeps the SQL statement small enough to plan quickly

@@ -73,8 +73,7 @@ from audiences.rule_parsing import (
     Group,
     rule_set_parse,
 )
-from config.errors import FieldError, InvalidInput
-from config.problems import pointer
+from core.errors import FieldError, InvalidInput, pointer
 
 __all__ = [
     "MAX_IN_VALUES",

@@ -29,7 +29,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from audiences.models import Profile  # noqa: E402
-from campaigns.apikeys import api_key_create  # noqa: E402
+from core.apikeys import api_key_create  # noqa: E402
 
 N = 1000
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign
+from core.actors import Actor
 
 
 def audit_record(

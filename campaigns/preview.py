@@ -10,10 +10,10 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from campaigns.liquid import TemplateError, template_render, template_variables
-from campaigns.models import Campaign, Channel
-from config.errors import FieldError, InvalidInput
-from config.locales import locale_resolve
-from config.problems import pointer
+from campaigns.models import Campaign
+from core.channels import Channel
+from core.errors import FieldError, InvalidInput, pointer
+from core.locales import locale_resolve
 
 # Sample address per identity namespace, for the curl request.
 _SAMPLE_USER_IDS = {"email": "ana@example.com", "phone": "+14165550100"}

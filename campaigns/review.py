@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from audiences.selectors import audience_estimate
 from campaigns import limits
 from campaigns.liquid import template_check
-from campaigns.models import CONTENT_PARTS, Campaign, CampaignContent, Category, Channel
+from campaigns.models import CONTENT_PARTS, Campaign, CampaignContent, Category
 from campaigns.sms import sms_segments
-from config.problems import pointer
+from core.channels import Channel
+from core.errors import pointer
 
 Severity = Literal["error", "warning"]
 _LINK = re.compile(r"""<a\s[^>]*href\s*=\s*["']?\s*(https?:|\{\{)""", re.IGNORECASE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from campaigns.models import CONTENT_PARTS, Campaign
-from config.formats import iso_datetime
+from core.formats import iso_datetime
 
 # Model field -> JSON pointer in the campaign document (errors, review checks).
 FIELD_POINTERS: dict[str, str] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from campaigns.actors import Actor
+from core.actors import Actor
 from tests.factories import CampaignFactory, UserFactory
 
 

@@ -6,7 +6,8 @@ import factory
 from django.contrib.auth.models import User
 
 from audiences.models import IdentityNamespace
-from campaigns.models import AccessLabel, Campaign, CampaignContent, ChannelConfiguration
+from campaigns.models import Campaign, CampaignContent, ChannelConfiguration
+from core.models import AccessLabel
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

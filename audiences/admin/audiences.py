@@ -24,7 +24,7 @@ from audiences.services.audiences import (
     audience_members_from_csv,
     audience_update,
 )
-from config.errors import ClarionError, FieldError, InvalidInput
+from core.errors import ClarionError, FieldError, InvalidInput
 
 MAX_CSV_ERRORS_SHOWN = 20  # the rest are counted; a long list of messages helps nobody
 

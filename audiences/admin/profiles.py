@@ -23,7 +23,6 @@ from audiences.identities import (
     normalize_phone,
 )
 from audiences.models import (
-    Channel,
     Consent,
     Identity,
     IdentityNamespace,
@@ -32,7 +31,8 @@ from audiences.models import (
     Suppression,
 )
 from audiences.services.profiles import profile_delete, profile_merge
-from config.errors import ClarionError
+from core.channels import Channel
+from core.errors import ClarionError
 
 # Which identities the changelist shows first as "primary".
 PRIMARY_KIND_ORDER: dict[str, int] = {

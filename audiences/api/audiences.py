@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.utils import timezone
@@ -10,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,11 +22,12 @@ from audiences.services.audiences import (
     audience_add_members,
     audience_create,
 )
-from campaigns.api.access import Access, HasAccess
-from campaigns.api.common import problems
-from campaigns.api.pagination import PageQuerySerializer, page_serializer, paginate
-from campaigns.api.serializers import ProblemSerializer, StrictCharField
-from config.problems import PROBLEM_CONTENT_TYPE
+from core.api.fields import StrictCharField
+from core.api.lookups import object_or_404
+from core.api.pagination import PageQuerySerializer, page_serializer, paginate
+from core.api.permissions import Access, HasAccess
+from core.api.problems import PROBLEM_CONTENT_TYPE
+from core.api.schema import ProblemSerializer, problems
 
 READ_AUDIENCES = Access("profiles:read", "audiences.view_audience")
 ADD_AUDIENCES = Access("profiles:write", "audiences.add_audience")
@@ -78,14 +78,11 @@ def audience_output(audience: Audience) -> dict[str, Any]:
 
 
 def audience_or_404(audience_id: str) -> Audience:
-    try:
-        pk = uuid.UUID(audience_id)
-    except ValueError:
-        pk = None
-    audience = Audience.objects.filter(pk=pk).first() if pk else None
-    if audience is None:
-        raise exceptions.NotFound(_("No audience has the id “%s”.") % audience_id)
-    return audience
+    return object_or_404(
+        Audience.objects.all(),
+        audience_id,
+        not_found=_("No audience has the id “%s”.") % audience_id,
+    )
 
 
 class AudienceCollectionApi(APIView):

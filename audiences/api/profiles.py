@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audiences.identities import IdentityValueError, identity_normalize
-from audiences.models import Channel, Consent, Identity, IdentityNamespace, Profile
+from audiences.models import Consent, Identity, IdentityNamespace, Profile
 from audiences.services.bulk import UpsertOutcome, profile_upsert_many
 from audiences.services.profiles import (
     ProfileInput,
@@ -31,16 +31,13 @@ from audiences.services.profiles import (
     profile_input_parse,
     profile_upsert,
 )
-from campaigns.api.access import Access, HasAccess
-from campaigns.api.serializers import (
-    ClosedSerializer,
-    ProblemSerializer,
-    StrictCharField,
-    StrictObjectField,
-)
-from config.errors import ClarionError, FieldError, InvalidInput
-from config.formats import iso_datetime
-from config.problems import PROBLEM_CONTENT_TYPE, flatten_errors, pointer
+from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
+from core.api.permissions import Access, HasAccess
+from core.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors
+from core.api.schema import ProblemSerializer
+from core.channels import Channel
+from core.errors import ClarionError, FieldError, InvalidInput, pointer
+from core.formats import iso_datetime
 
 READ_PROFILES = Access("profiles:read", "audiences.view_profile")
 CHANGE_PROFILES = Access("profiles:write", "audiences.change_profile")

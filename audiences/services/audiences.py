@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 from audiences.identities import IdentityValueError, identity_normalize
 from audiences.models import Audience, AudienceMember, Identity, IdentityNamespace
 from audiences.rules import rules_clean
-from config.errors import ClarionError, FieldError, InvalidInput
-from config.problems import pointer
+from core.errors import ClarionError, FieldError, InvalidInput, pointer
 
 MAX_MEMBERS_PER_CALL = 1000  # one API call; larger lists go through the CSV upload or import
 MEMBERS_CHUNK = 500  # identities resolved per query (well under SQLite's 999 parameters)

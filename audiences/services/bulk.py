@@ -28,7 +28,7 @@ from audiences.services.profiles import (
     _apply,
     profile_upsert,
 )
-from config.errors import ClarionError
+from core.errors import ClarionError
 
 # Profile fields an upsert may change; a profile whose values are all unchanged is not written.
 UPSERT_FIELDS = ("attributes", "locale", "time_zone", "email_address", "mobile_number")

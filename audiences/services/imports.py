@@ -20,7 +20,7 @@ from audiences.importing import (
     profiles_import,
 )
 from audiences.models import ProfileImport
-from config.errors import ClarionError
+from core.errors import ClarionError
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,8 @@ from audiences.models import (
     Profile,
     PushRegistration,
 )
-from config.errors import ClarionError, FieldError, InvalidInput
-from config.locales import locale_normalize, locale_validator
-from config.problems import escape_pointer_token
+from core.errors import ClarionError, FieldError, InvalidInput, escape_pointer_token
+from core.locales import locale_normalize, locale_validator
 
 UPSERT_ATTEMPTS = 3  # a lost race retries; a third loss means something else is wrong
 MAX_ATTRIBUTES_DEPTH = 20

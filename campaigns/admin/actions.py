@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.actors import Actor
 from campaigns.models import Campaign, Status
 from campaigns.services import lifecycle
 from campaigns.services.authoring import campaign_duplicate
+from core.actors import Actor
 
 
 @dataclass(frozen=True)

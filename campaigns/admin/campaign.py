@@ -17,23 +17,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import IdentityNamespace
-from campaigns.actors import Actor
 from campaigns.admin import views
 from campaigns.admin.actions import ACTIONS, campaign_object_tools
 from campaigns.admin.forms import CampaignContentForm, CampaignForm
 from campaigns.audit import audit_record
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
-from campaigns.models import (
-    Campaign,
-    CampaignContent,
-    Status,
-    Tag,
-)
+from campaigns.models import Campaign, CampaignContent, Status, Tag
 from campaigns.preview import campaign_curl_sample
 from campaigns.selectors import access_labels_held, campaign_list_visible
 from campaigns.services.authoring import campaign_assert_editable, campaign_delete
 from campaigns.services.authoring import campaign_record_edit as record_edit
-from config.errors import ClarionError
+from core.actors import Actor
+from core.errors import ClarionError
 
 STEP_FIELDSETS: Any = [
     (

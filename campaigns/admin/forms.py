@@ -1,4 +1,4 @@
-"""Admin forms: the campaign walk-through, its per-locale content, API keys."""
+"""Admin forms: the campaign walk-through and its per-locale content."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.liquid import template_check
-from campaigns.models import AccessLabel, ApiKey, Campaign, CampaignContent, Category
-from campaigns.models.access import SCOPES
+from campaigns.models import Campaign, CampaignContent, Category
 from campaigns.services.authoring import campaign_assert_editable
-from config.errors import ClarionError
-from config.locales import locale_normalize, locale_validator
+from core.errors import ClarionError
+from core.locales import locale_normalize, locale_validator
 
 # Content fields that hold Liquid templates (every part of every channel).
 TEMPLATE_FIELDS = (
@@ -120,43 +119,3 @@ class CampaignContentForm(forms.ModelForm[CampaignContent]):
             if problem is not None:
                 self.add_error(name, gettext("Template error: %s") % problem)
         return cleaned
-
-
-class ApiKeyCreateForm(forms.Form):
-    """What an administrator chooses for a new key; the secret is generated."""
-
-    name = forms.CharField(
-        label=_("name"),
-        max_length=120,
-        help_text=_("Who or what uses the key, e.g. “Shop backend”."),
-    )
-    scopes = forms.MultipleChoiceField(
-        label=_("scopes"),
-        choices=[(scope, f"{scope}: {_(text)}") for scope, text in SCOPES.items()],
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text=_("What the key may do. Give only what the caller needs."),
-    )
-    access_labels = forms.ModelMultipleChoiceField(
-        label=_("access labels"),
-        queryset=AccessLabel.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("The key sees only campaigns whose every label it holds."),
-    )
-
-
-class ApiKeyChangeForm(forms.ModelForm[ApiKey]):
-    """Name, scopes, labels and the on/off switch; never the secret or its hash."""
-
-    scopes = forms.MultipleChoiceField(
-        label=_("scopes"),
-        choices=[(scope, f"{scope}: {_(text)}") for scope, text in SCOPES.items()],
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-
-    class Meta:
-        model = ApiKey
-        fields = ["name", "scopes", "access_labels", "is_active"]
-        widgets = {"access_labels": forms.CheckboxSelectMultiple}

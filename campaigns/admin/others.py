@@ -1,4 +1,4 @@
-"""Admins around campaigns: channel configurations, labels, tags, API keys, audit log, versions."""
+"""Admins around campaigns: channel configurations, tags, audit log, versions."""
 
 from __future__ import annotations
 
@@ -6,28 +6,15 @@ import json
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.actors import Actor
-from campaigns.admin.forms import ApiKeyChangeForm, ApiKeyCreateForm
-from campaigns.apikeys import api_key_create
-from campaigns.models import (
-    AccessLabel,
-    ApiKey,
-    AuditEvent,
-    CampaignVersion,
-    ChannelConfiguration,
-    Tag,
-)
+from campaigns.models import AuditEvent, CampaignVersion, ChannelConfiguration, Tag
 from campaigns.selectors import campaign_list_visible
-from config.errors import ClarionError
+from core.actors import Actor
 
 
 def _pretty_json(value: Any) -> str:
@@ -71,20 +58,6 @@ class ChannelConfigurationAdmin(admin.ModelAdmin[ChannelConfiguration]):
         return {"email": obj.from_email, "sms": obj.sms_sender}.get(obj.channel, obj.push_app_id)
 
 
-@admin.register(AccessLabel)
-class AccessLabelAdmin(admin.ModelAdmin[AccessLabel]):
-    list_display = ["name", "description", "group_names"]
-    search_fields = ["name"]
-    filter_horizontal = ["groups"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessLabel]:
-        return super().get_queryset(request).prefetch_related("groups")
-
-    @admin.display(description=_("groups holding this label"))
-    def group_names(self, obj: AccessLabel) -> str:
-        return ", ".join(group.name for group in obj.groups.all())
-
-
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin[Tag]):
     list_display = ["name", "campaign_count"]
@@ -96,70 +69,6 @@ class TagAdmin(admin.ModelAdmin[Tag]):
     @admin.display(description=_("campaigns"), ordering="campaign_total")
     def campaign_count(self, obj: Tag) -> int:
         return getattr(obj, "campaign_total", 0)
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
-    """Keys are created with a generated secret, shown once; only its hash is stored."""
-
-    form = ApiKeyChangeForm
-    list_display = ["name", "prefix", "scope_list", "last_used_at", "is_active", "created_at"]
-    list_filter = ["is_active"]
-    search_fields = ["name", "prefix"]
-    readonly_fields = ["prefix", "created_at", "last_used_at", "created_by"]
-    fields = [
-        "name",
-        "prefix",
-        "scopes",
-        "access_labels",
-        "is_active",
-        "created_at",
-        "last_used_at",
-        "created_by",
-    ]
-
-    @admin.display(description=_("scopes"))
-    def scope_list(self, obj: ApiKey) -> str:
-        return ", ".join(obj.scopes or [])
-
-    def add_view(
-        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        """Ask for name, scopes and labels; answer with the secret, once, on this response."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = ApiKeyCreateForm(request.POST or None)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Add API key"),
-            "form": form,
-        }
-        if request.method == "POST" and form.is_valid():
-            try:
-                key, secret = api_key_create(
-                    name=form.cleaned_data["name"],
-                    scopes=form.cleaned_data["scopes"],
-                    access_labels=[label.name for label in form.cleaned_data["access_labels"]],
-                    created_by=Actor(user=request.user).db_user,
-                )
-            except ClarionError as error:
-                form.add_error(None, error.message)
-            else:
-                self.log_addition(request, key, [{"added": {}}])
-                context.update(
-                    {
-                        "title": gettext("API key created"),
-                        "key": key,
-                        "secret": secret,
-                        "changelist_url": reverse("admin:campaigns_apikey_changelist"),
-                    }
-                )
-                response = TemplateResponse(request, "admin/campaigns/apikey/created.html", context)
-                # The secret is on this page only: keep it out of every cache.
-                response["Cache-Control"] = "no-store"
-                return response
-        return TemplateResponse(request, "admin/campaigns/apikey/add.html", context)
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin[Any]):

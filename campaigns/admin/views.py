@@ -20,14 +20,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from campaigns.actors import Actor
 from campaigns.admin.actions import ACTIONS, campaign_review_actions
 from campaigns.models import CONTENT_PARTS, Campaign, Status
 from campaigns.preview import campaign_preview
 from campaigns.review import Finding, campaign_review
 from campaigns.services.lifecycle import APPROVE_PERMISSION, approval_required
 from campaigns.snapshot import POINTER_FIELDS
-from config.errors import ClarionError
+from core.actors import Actor
+from core.errors import ClarionError
 
 if TYPE_CHECKING:
     from campaigns.admin.campaign import CampaignAdmin

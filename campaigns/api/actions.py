@@ -12,27 +12,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.api.access import (
-    ADD_CAMPAIGNS,
-    CHANGE_CAMPAIGNS,
-    READ_CAMPAIGNS,
-    HasAccess,
-    request_actor,
-)
-from campaigns.api.common import CAMPAIGN_ID, campaign_for_actor, problems
-from campaigns.api.pagination import PageQuerySerializer, page_serializer, paginate
-from campaigns.api.serializers import (
-    CampaignOutputSerializer,
-    ClosedSerializer,
-    StrictCharField,
-    StrictObjectField,
-    campaign_output,
-)
+from campaigns.api.access import ADD_CAMPAIGNS, CHANGE_CAMPAIGNS, READ_CAMPAIGNS
+from campaigns.api.common import CAMPAIGN_ID, campaign_for_actor
+from campaigns.api.serializers import CampaignOutputSerializer, campaign_output
 from campaigns.models import Campaign, CampaignVersion
 from campaigns.preview import campaign_preview
 from campaigns.review import campaign_review
 from campaigns.services import lifecycle
 from campaigns.services.authoring import campaign_duplicate
+from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
+from core.api.pagination import PageQuerySerializer, page_serializer, paginate
+from core.api.permissions import HasAccess, request_actor
+from core.api.schema import problems
 
 Transition = Callable[..., Campaign]
 

@@ -12,25 +12,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.api.access import (
-    ADD_CAMPAIGNS,
-    CHANGE_CAMPAIGNS,
-    DELETE_CAMPAIGNS,
-    READ_CAMPAIGNS,
-    HasAccess,
-    request_actor,
-)
-from campaigns.api.common import CAMPAIGN_ID, campaign_for_actor, problems
-from campaigns.api.pagination import PageQuerySerializer, page_serializer, paginate
+from campaigns.api.access import ADD_CAMPAIGNS, CHANGE_CAMPAIGNS, DELETE_CAMPAIGNS, READ_CAMPAIGNS
+from campaigns.api.common import CAMPAIGN_ID, campaign_for_actor
 from campaigns.api.serializers import (
     CampaignDocumentInputSerializer,
     CampaignOutputSerializer,
-    StrictCharField,
     campaign_output,
 )
-from campaigns.models import Campaign, Category, Channel, Status
+from campaigns.models import Campaign, Category, Status
 from campaigns.selectors import campaign_list_visible
 from campaigns.services.authoring import campaign_create, campaign_delete, campaign_update
+from core.api.fields import StrictCharField
+from core.api.pagination import PageQuerySerializer, page_serializer, paginate
+from core.api.permissions import HasAccess, request_actor
+from core.api.schema import problems
+from core.channels import Channel
 
 CampaignPageSerializer = page_serializer("Campaign", CampaignOutputSerializer(many=True))
 

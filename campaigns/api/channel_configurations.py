@@ -11,11 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.api.access import READ_CHANNEL_CONFIGURATIONS, HasAccess
-from campaigns.api.common import CHANNEL_CONFIGURATION_ID, channel_configuration_or_404, problems
-from campaigns.api.pagination import PageQuerySerializer, page_serializer, paginate
-from campaigns.models import Channel, ChannelConfiguration
+from campaigns.api.access import READ_CHANNEL_CONFIGURATIONS
+from campaigns.api.common import CHANNEL_CONFIGURATION_ID, channel_configuration_or_404
+from campaigns.models import ChannelConfiguration
 from campaigns.selectors import channel_configuration_list
+from core.api.pagination import PageQuerySerializer, page_serializer, paginate
+from core.api.permissions import HasAccess
+from core.api.schema import problems
+from core.channels import Channel
 
 
 class ChannelConfigurationOutputSerializer(serializers.Serializer):

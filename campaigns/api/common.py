@@ -1,52 +1,32 @@
-"""Pieces every management API view uses: lookups and schema snippets."""
+"""Pieces the campaign API views share: lookups and path parameters."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import exceptions
+from drf_spectacular.utils import OpenApiParameter
 
-from campaigns.actors import Actor
-from campaigns.api.serializers import ProblemSerializer
 from campaigns.models import Campaign, ChannelConfiguration
 from campaigns.selectors import campaign_list_visible
-from config.problems import PROBLEM_CONTENT_TYPE
-
-
-def _uuid_or_404(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise exceptions.NotFound(_("No campaign has the id “%s”.") % value) from None
+from core.actors import Actor
+from core.api.lookups import object_or_404
 
 
 def campaign_for_actor(*, campaign_id: str, actor: Actor) -> Campaign:
     """The campaign, if ``actor`` may see it; 404 otherwise, so hidden ones stay secret."""
-    pk = _uuid_or_404(campaign_id)
-    campaign = (
-        campaign_list_visible(actor=actor)
-        .select_related("identity_namespace", "live_version")
-        .filter(pk=pk)
-        .first()
+    return object_or_404(
+        campaign_list_visible(actor=actor).select_related("identity_namespace", "live_version"),
+        campaign_id,
+        not_found=_("No campaign has the id “%s”.") % campaign_id,
     )
-    if campaign is None:
-        raise exceptions.NotFound(_("No campaign has the id “%s”.") % campaign_id)
-    return campaign
 
 
 def channel_configuration_or_404(configuration_id: str) -> ChannelConfiguration:
-    try:
-        pk = uuid.UUID(configuration_id)
-    except ValueError:
-        pk = None
-    configuration = ChannelConfiguration.objects.filter(pk=pk).first() if pk else None
-    if configuration is None:
-        raise exceptions.NotFound(_("No channel configuration has the id “%s”.") % configuration_id)
-    return configuration
+    return object_or_404(
+        ChannelConfiguration.objects.all(),
+        configuration_id,
+        not_found=_("No channel configuration has the id “%s”.") % configuration_id,
+    )
 
 
 CAMPAIGN_ID = OpenApiParameter(
@@ -58,24 +38,3 @@ CHANNEL_CONFIGURATION_ID = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The channel configuration's id.",
 )
-
-_PROBLEM_MEANING = {
-    400: "Malformed JSON or invalid fields (problem+json with a pointer per field).",
-    401: "Missing or invalid API key.",
-    403: "The API key lacks the scope, or the user the permission.",
-    404: "No such resource, or hidden by access labels.",
-    409: "The campaign's status does not allow this.",
-    413: "The body is larger than 1 MB.",
-    415: "The body is not application/json.",
-    422: "Review checks failed (a pointer per failing field).",
-}
-
-
-def problems(*statuses: int) -> dict[Any, Any]:
-    """Schema responses for the problems an operation can answer with."""
-    return {
-        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-            ProblemSerializer, description=_PROBLEM_MEANING[status]
-        )
-        for status in (401, 403, *statuses)
-    }

@@ -8,74 +8,26 @@ configuration, locale syntax, template syntax, limits) are the services' job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from campaigns.models import Campaign, Category, Channel, Status
+from campaigns.models import Campaign, Category, Status
 from campaigns.snapshot import campaign_to_data
-from config.formats import iso_datetime
+from core.api.fields import (
+    ClosedSerializer,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+)
+from core.channels import Channel
+from core.formats import iso_datetime
 
 # Server-set fields a client may send back unchanged (GET, edit, PUT); ignored.
 SERVER_FIELDS = frozenset(
     {"id", "status", "liveVersion", "hasDraftVersion", "createdAt", "updatedAt"}
 )
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string; DRF's CharField would also take numbers and booleans."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """A JSON boolean; DRF's BooleanField would also take "yes", 1, "on"."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer; DRF's IntegerField would also take "5" and 5.0."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictObjectField(serializers.DictField):
-    """A JSON object of any values (preview profile and context)."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, Mapping):
-            self.fail("not_a_dict", input_type=type(data).__name__)
-        return dict(data)
-
-
-class ClosedSerializer(serializers.Serializer):
-    # Rejects fields it does not declare, with a pointer to each. (A comment, not a
-    # docstring: the schema would show it as every subclass's description.)
-
-    ignored_fields: frozenset[str] = frozenset()
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(
-                str(key)
-                for key in data
-                if key not in self.fields and key not in self.ignored_fields
-            )
-            if unknown:
-                raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class TrackingSerializer(ClosedSerializer):
@@ -205,22 +157,3 @@ def campaign_document(campaign: Campaign) -> dict[str, Any]:
 def campaign_output(campaign: Campaign) -> dict[str, Any]:
     data: dict[str, Any] = CampaignOutputSerializer(campaign_document(campaign)).data
     return data
-
-
-class ProblemErrorSerializer(serializers.Serializer):
-    pointer = serializers.CharField(help_text=_("JSON pointer (RFC 6901) to the bad field."))
-    detail = serializers.CharField()
-
-
-class ProblemSerializer(serializers.Serializer):
-    """An RFC 9457 problem (application/problem+json)."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text=_("Stable machine-readable code, see docs/api.md."))
-    errors = ProblemErrorSerializer(many=True)  # type: ignore[assignment]
-
-    class Meta:
-        ref_name = "Problem"

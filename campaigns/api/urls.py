@@ -14,12 +14,10 @@ from campaigns.api.channel_configurations import (
     ChannelConfigurationDetailApi,
     ChannelConfigurationListApi,
 )
-from campaigns.api.health import HealthApi
 
 _ONE = "campaigns/<str:campaign_id>"
 
 urlpatterns: list[URLPattern] = [
-    path("health", HealthApi.as_view(), name="api-health"),
     path("campaigns", CampaignCollectionApi.as_view(), name="api-campaigns"),
     path(_ONE, CampaignDetailApi.as_view(), name="api-campaign"),
     path(f"{_ONE}/review", actions.CampaignReviewApi.as_view(), name="api-campaign-review"),

@@ -1,6 +1,5 @@
 """Campaign authoring models."""
 
-from campaigns.models.access import AccessLabel, ApiKey, Tag
 from campaigns.models.audit import AuditEvent
 from campaigns.models.campaign import (
     CONTENT_PARTS,
@@ -8,15 +7,14 @@ from campaigns.models.campaign import (
     CampaignContent,
     CampaignVersion,
     Category,
-    Channel,
     Status,
 )
 from campaigns.models.channel import ChannelConfiguration
+from campaigns.models.tag import Tag
+from core.channels import Channel
 
 __all__ = [
     "CONTENT_PARTS",
-    "AccessLabel",
-    "ApiKey",
     "AuditEvent",
     "Campaign",
     "CampaignContent",

@@ -29,7 +29,7 @@ class AuditEvent(models.Model):
         verbose_name=_("user"),
     )
     api_key = models.ForeignKey(
-        "campaigns.ApiKey",
+        "core.ApiKey",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

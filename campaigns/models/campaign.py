@@ -11,18 +11,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.limits import NAME_MAX_LENGTH, THROTTLE_MAX_PER_SECOND, THROTTLE_MIN_PER_SECOND
-from config.locales import locale_validator
+from core.channels import Channel
+from core.locales import locale_validator
 
 
 class Category(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
     TRANSACTIONAL = "transactional", _("Transactional")
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", _("Email")
-    SMS = "sms", _("SMS")
-    PUSH = "push", _("Push")
 
 
 class Status(models.TextChoices):
@@ -72,7 +67,7 @@ class Campaign(models.Model):
         help_text=_("Words to group and filter campaigns."),
     )
     access_labels = models.ManyToManyField(
-        "campaigns.AccessLabel",
+        "core.AccessLabel",
         blank=True,
         related_name="campaigns",
         verbose_name=_("access labels"),
@@ -208,7 +203,10 @@ class Campaign(models.Model):
         ordering = ["-updated_at"]
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
-        permissions = [("approve_campaign", _("Can approve campaigns for activation"))]
+        permissions = [
+            ("approve_campaign", _("Can approve campaigns for activation")),
+            ("trigger_campaign", _("Can trigger live campaigns (and give API keys that scope)")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(throttle_rate__isnull=True)

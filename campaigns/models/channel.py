@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.channels import Channel, Platform
+
 
 class ChannelConfiguration(models.Model):
     """How a channel sends: sender identity for email, sender id for SMS, app for push.
@@ -15,11 +17,6 @@ class ChannelConfiguration(models.Model):
     One table for the three channels; ``clean`` requires the fields of the
     chosen channel.
     """
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("Email")
-        SMS = "sms", _("SMS")
-        PUSH = "push", _("Push")
 
     class SmsProvider(models.TextChoices):
         TWILIO = "twilio", _("Twilio")
@@ -29,11 +26,6 @@ class ChannelConfiguration(models.Model):
         FCM = "fcm", _("Firebase Cloud Messaging")
         WEBPUSH = "webpush", _("Web Push")
         OUTBOX = "outbox", _("Local outbox (no real sending)")
-
-    class Platform(models.TextChoices):
-        IOS = "ios", _("iOS")
-        ANDROID = "android", _("Android")
-        WEB = "web", _("Web")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=120, unique=True)
@@ -81,10 +73,10 @@ class ChannelConfiguration(models.Model):
     def clean(self) -> None:
         required = (
             {
-                self.Channel.EMAIL: ["from_email"],
-                self.Channel.SMS: ["sms_sender", "sms_provider"],
-                self.Channel.PUSH: ["push_app_id", "push_platform", "push_provider"],
-            }.get(self.Channel(self.channel), [])
+                Channel.EMAIL: ["from_email"],
+                Channel.SMS: ["sms_sender", "sms_provider"],
+                Channel.PUSH: ["push_app_id", "push_platform", "push_provider"],
+            }.get(Channel(self.channel), [])
             if self.channel
             else []
         )
@@ -98,14 +90,14 @@ class ChannelConfiguration(models.Model):
 
     def summary(self) -> dict[str, str]:
         """The channel-specific settings, in the API's camelCase."""
-        if self.channel == self.Channel.EMAIL:
+        if self.channel == Channel.EMAIL:
             return {
                 "fromName": self.from_name,
                 "fromEmail": self.from_email,
                 "replyTo": self.reply_to,
                 "trackingDomain": self.tracking_domain,
             }
-        if self.channel == self.Channel.SMS:
+        if self.channel == Channel.SMS:
             return {"sender": self.sms_sender, "provider": self.sms_provider}
         return {
             "appId": self.push_app_id,

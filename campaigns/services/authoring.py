@@ -17,13 +17,11 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from audiences.models import Audience, IdentityNamespace
-from campaigns.actors import Actor
 from campaigns.audit import audit_record
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
 from campaigns.liquid import template_check
 from campaigns.models import (
     CONTENT_PARTS,
-    AccessLabel,
     Campaign,
     CampaignContent,
     Category,
@@ -33,9 +31,10 @@ from campaigns.models import (
 )
 from campaigns.selectors import access_labels_held
 from campaigns.snapshot import FIELD_POINTERS, campaign_to_data
-from config.errors import FieldError, InvalidInput, InvalidTransition
-from config.locales import locale_normalize, locale_validator
-from config.problems import pointer
+from core.actors import Actor
+from core.errors import FieldError, InvalidInput, InvalidTransition, pointer
+from core.locales import locale_normalize, locale_validator
+from core.models import AccessLabel
 
 _SIMPLE = {
     "name": "name",

@@ -17,15 +17,17 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from campaigns.actors import Actor
-from campaigns.apikeys import api_key_create
-from campaigns.models import ApiKey, Campaign, ChannelConfiguration, Status
+from campaigns.models import Campaign, ChannelConfiguration, Status
 from campaigns.services.authoring import campaign_create
 from campaigns.services.lifecycle import (
     approval_required,
     campaign_activate,
     campaign_submit_for_review,
 )
+from core.actors import Actor
+from core.apikeys import api_key_create
+from core.channels import Channel
+from core.models import ApiKey
 
 DEMO_USERNAME = "demo"
 DEMO_DEFAULT_PASSWORD = "demo-clarion"  # noqa: S105 (a documented local demo login)
@@ -111,7 +113,7 @@ def _demo_channel_configuration(created: list[str]) -> ChannelConfiguration:
     if configuration is None:
         configuration = ChannelConfiguration(
             name=DEMO_CHANNEL_CONFIGURATION,
-            channel=ChannelConfiguration.Channel.EMAIL,
+            channel=Channel.EMAIL,
             from_name="Clarion Demo Shop",
             from_email="shop@example.com",
             reply_to="help@example.com",
@@ -143,7 +145,7 @@ def _demo_api_key(user: User, created: list[str]) -> tuple[ApiKey, str | None]:
     key = ApiKey.objects.filter(name=DEMO_API_KEY, is_active=True).order_by("created_at").first()
     if key is not None:
         return key, None
-    key, secret = api_key_create(name=DEMO_API_KEY, scopes=DEMO_SCOPES, created_by=user)
+    key, secret = api_key_create(name=DEMO_API_KEY, scopes=DEMO_SCOPES, actor=Actor(user=user))
     created.append("API key")
     return key, secret
 

@@ -16,13 +16,13 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.actors import Actor
 from campaigns.audit import audit_record
 from campaigns.models import Campaign, CampaignVersion, Status
 from campaigns.review import campaign_review
 from campaigns.services.authoring import campaign_restore_data
 from campaigns.snapshot import campaign_version_snapshot
-from config.errors import FieldError, InvalidTransition, NotPermitted, ReviewBlocked
+from core.actors import Actor
+from core.errors import FieldError, InvalidTransition, NotPermitted, ReviewBlocked
 
 APPROVE_PERMISSION = "campaigns.approve_campaign"
 

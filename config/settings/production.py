@@ -10,8 +10,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int
 from config.settings.base import *  # noqa: F403
+from core.env import env_bool, env_int
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 # The same bar as Django's security.W009 check: long and not a repeated pattern.

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from campaigns.apikeys import api_key_create
 from campaigns.models import Campaign
-from campaigns.models.access import SCOPES
 from campaigns.snapshot import campaign_to_data
+from core.apikeys import api_key_create
+from core.scopes import SCOPES
 
 ClientFactory = Callable[..., APIClient]
 READ = "campaigns:read"
@@ -69,7 +69,7 @@ def problem(
     status: int, code: str, detail: str, errors: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
     """The problem+json body the API must answer with."""
-    from config.problems import TITLES
+    from core.api.problems import TITLES
 
     return {
         "type": f"urn:clarion:problem:{code}",

@@ -9,9 +9,9 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, CampaignContent, CampaignVersion, Status
 from campaigns.services import lifecycle
+from core.actors import Actor
 from tests.api.conftest import expected_campaign, iso, problem
 from tests.factories import CampaignFactory, SmsConfigurationFactory, UserFactory
 

@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, CampaignContent, Status, Tag
 from campaigns.services import lifecycle
+from core.actors import Actor
 from tests.api.conftest import ClientFactory, expected_campaign, iso, problem
 from tests.factories import AccessLabelFactory, CampaignFactory, ChannelConfigurationFactory
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from campaigns.apikeys import api_key_hash
-from campaigns.models import ApiKey
+from core.apikeys import api_key_hash
+from core.models import ApiKey
 from tests.factories import AccessLabelFactory, CampaignFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,11 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import RequestDataTooBig
 from rest_framework.test import APIClient
 
-from campaigns.apikeys import api_key_create
-from campaigns.models import ApiKey, AuditEvent, Campaign
-from config.parsers import MAX_BODY_BYTES
-from config.problems import problem_exception_handler
+from campaigns.models import AuditEvent, Campaign
+from core.api.parsers import MAX_BODY_BYTES
+from core.api.problems import problem_exception_handler
+from core.apikeys import api_key_create
+from core.models import ApiKey
 from tests.api.conftest import READ, ClientFactory, problem
 from tests.factories import AccessLabelFactory, CampaignFactory, UserFactory
 

@@ -11,7 +11,7 @@ from django.db.utils import OperationalError
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from config.health import health_check
+from core.health import health_check
 
 pytestmark = pytest.mark.django_db
 
@@ -50,9 +50,7 @@ def test_an_unreachable_broker_is_503_naming_it() -> None:
 
 
 def test_a_failing_database_is_503_naming_it() -> None:
-    with mock.patch(
-        "config.health.connection.cursor", side_effect=OperationalError("server closed")
-    ):
+    with mock.patch("core.health.connection.cursor", side_effect=OperationalError("server closed")):
         response = APIClient().get(URL)
 
     assert response.status_code == 503

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from audiences.models import Audience, AudienceMember
-from campaigns.apikeys import api_key_create
+from core.apikeys import api_key_create
 from tests.api.conftest import iso, problem
 from tests.audiences.audience_helpers import make_people
 from tests.factories import UserFactory

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from audiences.importing import ImportProgress, RejectedRows, import_format_guess, profiles_import
 from audiences.models import Audience, AudienceMember, Consent, Identity, IdentityNamespace, Profile
 from audiences.services.profiles import profile_input_parse, profile_resolve, profile_upsert
-from config.errors import InvalidInput
+from core.errors import InvalidInput
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ from audiences.services.profiles import (
     profile_resolve,
     profile_upsert,
 )
-from config.errors import FieldError, InvalidInput
+from core.errors import FieldError, InvalidInput
 
 
 def upsert(namespace: str, value: str, **data: Any) -> tuple[Profile, bool]:

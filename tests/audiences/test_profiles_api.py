@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from audiences.api.profiles import MAX_BATCH_PROFILES
 from audiences.models import Consent, Identity, Profile, PushRegistration
-from campaigns.apikeys import api_key_create
+from core.apikeys import api_key_create
 from tests.api.conftest import iso, problem
 from tests.factories import UserFactory
 

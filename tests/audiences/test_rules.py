@@ -15,7 +15,7 @@ from audiences.rules import (
     rules_to_q,
     rules_validate,
 )
-from config.errors import FieldError, InvalidInput
+from core.errors import FieldError, InvalidInput
 from tests.audiences.audience_helpers import make_people, names
 
 pytestmark = pytest.mark.django_db

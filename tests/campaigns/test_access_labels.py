@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 
-from campaigns.actors import Actor
-from campaigns.apikeys import api_key_create
 from campaigns.selectors import campaign_is_visible, campaign_list_visible
 from campaigns.services.authoring import campaign_create
-from config.errors import InvalidInput
+from core.actors import Actor
+from core.apikeys import api_key_create
+from core.errors import InvalidInput
 from tests.factories import AccessLabelFactory, CampaignFactory
 
 pytestmark = pytest.mark.django_db

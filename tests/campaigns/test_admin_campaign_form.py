@@ -9,9 +9,9 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, CampaignContent
 from campaigns.services import lifecycle
+from core.actors import Actor
 from tests.campaigns.admin_helpers import campaign_form_data
 from tests.factories import AccessLabelFactory, CampaignFactory, ChannelConfigurationFactory
 

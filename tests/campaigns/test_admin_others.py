@@ -1,66 +1,17 @@
-"""Admins around campaigns: API keys, audit log, versions, channel configurations, labels."""
+"""Admins around campaigns: audit log, versions, channel configurations, tags."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.actors import Actor
-from campaigns.apikeys import api_key_authenticate, api_key_hash
-from campaigns.models import ApiKey, AuditEvent
+from campaigns.models import AuditEvent
 from campaigns.services import lifecycle
+from core.actors import Actor
 from tests.factories import AccessLabelFactory, CampaignFactory, ChannelConfigurationFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_adding_an_api_key_shows_the_secret_once_and_stores_only_its_hash(
-    admin_client: Client, admin_user: User
-) -> None:
-    AccessLabelFactory.create(name="eu")
-    label_id = AccessLabelFactory.create(name="vip").pk
-
-    form = admin_client.get(reverse("admin:campaigns_apikey_add"))
-    response = admin_client.post(
-        reverse("admin:campaigns_apikey_add"),
-        {
-            "name": "Shop backend",
-            "scopes": ["executions:trigger", "campaigns:read"],
-            "access_labels": [str(label_id)],
-        },
-    )
-
-    assert form.status_code == 200
-    assert 'value="executions:trigger"' in form.content.decode()
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
-    secret = response.context["secret"]
-    assert secret.startswith("clr_")
-    assert secret in response.content.decode()
-    key = ApiKey.objects.get()
-    assert key.scopes == ["campaigns:read", "executions:trigger"]
-    assert [label.name for label in key.access_labels.all()] == ["vip"]
-    assert key.created_by == admin_user
-    assert key.key_hash == api_key_hash(secret)
-    assert secret not in str(ApiKey.objects.values().get())
-    assert api_key_authenticate(secret) == key
-
-    listing = admin_client.get(reverse("admin:campaigns_apikey_changelist")).content.decode()
-    change = admin_client.get(reverse("admin:campaigns_apikey_change", args=[key.pk]))
-    assert key.prefix in listing
-    assert secret not in listing
-    assert secret not in change.content.decode()
-    assert "key_hash" not in change.content.decode()
-
-
-def test_an_api_key_without_a_name_is_refused_at_the_field(admin_client: Client) -> None:
-    response = admin_client.post(reverse("admin:campaigns_apikey_add"), {"name": ""})
-
-    assert response.status_code == 200
-    assert "name" in response.context["form"].errors
-    assert ApiKey.objects.count() == 0
 
 
 def test_the_audit_log_is_read_only_and_filtered_by_campaign(admin_client: Client) -> None:
@@ -118,7 +69,7 @@ def test_a_channel_configuration_is_checked_for_its_channel(admin_client: Client
 def test_labels_and_tags_admins_list_their_rows(admin_client: Client) -> None:
     AccessLabelFactory.create(name="vip")
 
-    labels = admin_client.get(reverse("admin:campaigns_accesslabel_changelist"))
+    labels = admin_client.get(reverse("admin:core_accesslabel_changelist"))
     tags = admin_client.get(reverse("admin:campaigns_tag_changelist"))
 
     assert "vip" in labels.content.decode()

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, Status
 from campaigns.services import lifecycle
 from campaigns.services.authoring import campaign_update
+from core.actors import Actor
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,11 @@ import pytest
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, Status
 from campaigns.services import lifecycle
 from campaigns.services.authoring import campaign_update
-from config.errors import InvalidTransition, NotPermitted
+from core.actors import Actor
+from core.errors import InvalidTransition, NotPermitted
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

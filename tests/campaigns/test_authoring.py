@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 
 from audiences.models import Audience
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, CampaignContent
 from campaigns.preview import campaign_curl_sample, campaign_preview
 from campaigns.services.authoring import campaign_create, campaign_update
 from campaigns.snapshot import campaign_to_data
-from config.errors import InvalidInput
+from core.actors import Actor
+from core.errors import InvalidInput
 from tests.factories import CampaignFactory, ChannelConfigurationFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, CampaignVersion, Status
 from campaigns.services import lifecycle
 from campaigns.services.authoring import (
@@ -16,7 +15,8 @@ from campaigns.services.authoring import (
     campaign_duplicate,
     campaign_update,
 )
-from config.errors import InvalidTransition, ReviewBlocked
+from core.actors import Actor
+from core.errors import InvalidTransition, ReviewBlocked
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

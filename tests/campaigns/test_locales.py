@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.locales import locale_chain, locale_normalize, locale_resolve
+from core.locales import locale_chain, locale_normalize, locale_resolve
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from campaigns.apikeys import api_key_authenticate, api_key_hash
-from campaigns.models import ApiKey, AuditEvent, Campaign, ChannelConfiguration, Status
+from campaigns.models import AuditEvent, Campaign, ChannelConfiguration, Status
 from campaigns.preview import campaign_preview
 from campaigns.services.demo import DEMO_SCOPES
+from core.apikeys import api_key_authenticate, api_key_hash
+from core.models import ApiKey
 
 pytestmark = pytest.mark.django_db
 

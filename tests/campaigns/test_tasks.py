@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, Status
 from campaigns.services.lifecycle import (
     campaign_activate,
@@ -15,6 +14,7 @@ from campaigns.services.lifecycle import (
     campaign_stop,
 )
 from campaigns.tasks import campaign_dispatch_due_task
+from core.actors import Actor
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

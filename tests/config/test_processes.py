@@ -9,7 +9,7 @@ import threading
 import time
 from io import StringIO
 
-from config.processes import Child, Supervisor, clarion_children
+from core.processes import Child, Supervisor, clarion_children
 
 SLEEPER = "import time; print('up', flush=True); time.sleep(60)"
 

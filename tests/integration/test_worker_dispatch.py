@@ -23,10 +23,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.actors import Actor
 from campaigns.models import AuditEvent, Campaign, Status
 from campaigns.services.lifecycle import campaign_activate
 from campaigns.tasks import campaign_dispatch_due_task
+from core.actors import Actor
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.worker

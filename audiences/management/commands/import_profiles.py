@@ -17,7 +17,7 @@ from audiences.importing import (
     profiles_import,
 )
 from audiences.models import Audience, IdentityNamespace
-from config.errors import ClarionError
+from core.errors import ClarionError
 
 
 class Command(BaseCommand):

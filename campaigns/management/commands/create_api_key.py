@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campaigns.apikeys import api_key_create
-from config.errors import InvalidInput
+from core.apikeys import api_key_create
+from core.errors import InvalidInput
 
 
 def _names(value: str) -> list[str]:

@@ -1,7 +1,7 @@
 """``manage.py run_clarion`` (what ``make run`` calls): everything on one machine.
 
 Migrates, collects static files, seeds the demo data, then runs gunicorn, a
-Celery worker and Celery beat until Ctrl-C (config.processes supervises them).
+Celery worker and Celery beat until Ctrl-C (core.processes supervises them).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from campaigns.services.demo import DEMO_DEFAULT_PASSWORD, demo_instructions, demo_seed
-from config.env import env_str
-from config.processes import Supervisor, clarion_children, port_answers
+from core.env import env_str
+from core.processes import Supervisor, clarion_children, port_answers
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from campaigns.services.demo import DEMO_DEFAULT_PASSWORD, demo_instructions, demo_seed
-from config.env import env_str
+from core.env import env_str
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from campaigns.apikeys import api_key_authenticate
-from campaigns.models import ApiKey
+from core.apikeys import api_key_authenticate
+from core.models import ApiKey
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -54,7 +54,7 @@ class ApiKeyUser(AnonymousUser):
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "campaigns.api.authentication.ApiKeyAuthentication"
+    target_class = "core.api.authentication.ApiKeyAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 if TYPE_CHECKING:
-    from campaigns.models import ApiKey
+    from core.models import ApiKey
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import FieldError
-from config.health import health_check
-from config.problems import PROBLEM_CONTENT_TYPE, problem_body
+from core.api.problems import PROBLEM_CONTENT_TYPE, problem_body
+from core.errors import FieldError
+from core.health import health_check
 
 
 class HealthChecksSerializer(serializers.Serializer):

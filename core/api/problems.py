@@ -14,30 +14,32 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from config.errors import ClarionError, FieldError
+from core.errors import ClarionError, FieldError, errors_summary, pointer
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-TITLES: dict[int, str] = {
-    400: str(_("Bad request")),
-    401: str(_("Not authenticated")),
-    403: str(_("Forbidden")),
-    404: str(_("Not found")),
-    405: str(_("Method not allowed")),
-    406: str(_("Not acceptable")),
-    409: str(_("Conflict")),
-    413: str(_("Payload too large")),
-    415: str(_("Unsupported media type")),
-    422: str(_("Unprocessable content")),
-    429: str(_("Too many requests")),
-    500: str(_("Internal server error")),
-    503: str(_("Service unavailable")),
+# Lazy: each problem takes its title in the language of the request that gets it.
+TITLES: dict[int, Promise] = {
+    400: _("Bad request"),
+    401: _("Not authenticated"),
+    403: _("Forbidden"),
+    404: _("Not found"),
+    405: _("Method not allowed"),
+    406: _("Not acceptable"),
+    409: _("Conflict"),
+    413: _("Payload too large"),
+    415: _("Unsupported media type"),
+    422: _("Unprocessable content"),
+    429: _("Too many requests"),
+    500: _("Internal server error"),
+    503: _("Service unavailable"),
 }
 
 # DRF exception class -> stable code.
@@ -53,15 +55,6 @@ _DRF_CODES: list[tuple[type[drf.APIException], str]] = [
     (drf.Throttled, "rate_limited"),
     (drf.ValidationError, "validation_error"),
 ]
-
-
-def escape_pointer_token(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def pointer(*tokens: object) -> str:
-    """A JSON pointer from path tokens: pointer("recipients", 3, "userId")."""
-    return "".join("/" + escape_pointer_token(str(token)) for token in tokens)
 
 
 def flatten_errors(detail: Any, prefix: tuple[object, ...] = ()) -> list[FieldError]:
@@ -93,7 +86,7 @@ def problem_body(
 ) -> dict[str, Any]:
     return {
         "type": f"urn:clarion:problem:{code}",
-        "title": title or TITLES.get(status, "Error"),
+        "title": title or str(TITLES.get(status, _("Error"))),
         "status": status,
         "detail": detail,
         "code": code,
@@ -152,7 +145,7 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
         code = getattr(exc, "problem_code", None) or _drf_code(exc)
         if isinstance(exc, drf.ValidationError):
             errors = flatten_errors(exc.detail)
-            detail = errors[0].detail if len(errors) == 1 else str(_("Some fields are not valid."))
+            detail = errors_summary(errors)
             return problem_response(
                 status=exc.status_code, code=code, detail=detail, errors=errors, headers=headers
             )

@@ -1,4 +1,9 @@
-"""Tags, access labels and API keys."""
+"""Access labels and API keys: who may see and use what, shared by every app.
+
+Both models were born in ``campaigns`` and keep their tables there
+(``campaigns_accesslabel``, ``campaigns_apikey`` and their many-to-many
+tables): core/migrations/0001 took them over without touching the database.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +12,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-SCOPES: dict[str, str] = {
-    "campaigns:read": "Read campaigns, versions and channel configurations",
-    "campaigns:write": "Create, edit and change the status of campaigns",
-    "executions:trigger": "Trigger campaign executions",
-    "profiles:read": "Read profiles",
-    "profiles:write": "Create, update and erase profiles",
-}
-
-_label_name = RegexValidator(
+label_name_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
     _("Use letters, digits and _ . : - (at most 64 characters)."),
 )
-
-
-class Tag(models.Model):
-    """A free word that groups campaigns for marketers (filters, search)."""
-
-    name = models.CharField(_("name"), max_length=64, unique=True, validators=[_label_name])
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("tag")
-        verbose_name_plural = _("tags")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class AccessLabel(models.Model):
@@ -42,16 +25,20 @@ class AccessLabel(models.Model):
     and API keys that hold every one of them.
     """
 
-    name = models.CharField(_("name"), max_length=64, unique=True, validators=[_label_name])
+    name = models.CharField(
+        _("name"), max_length=64, unique=True, validators=[label_name_validator]
+    )
     description = models.TextField(_("description"), blank=True)
     groups = models.ManyToManyField(
         Group,
         blank=True,
         related_name="access_labels",
         verbose_name=_("groups holding this label"),
+        db_table="campaigns_accesslabel_groups",
     )
 
     class Meta:
+        db_table = "campaigns_accesslabel"
         ordering = ["name"]
         verbose_name = _("access label")
         verbose_name_plural = _("access labels")
@@ -73,7 +60,11 @@ class ApiKey(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
     access_labels = models.ManyToManyField(
-        AccessLabel, blank=True, related_name="api_keys", verbose_name=_("access labels")
+        AccessLabel,
+        blank=True,
+        related_name="api_keys",
+        verbose_name=_("access labels"),
+        db_table="campaigns_apikey_access_labels",
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -83,6 +74,7 @@ class ApiKey(models.Model):
     )
 
     class Meta:
+        db_table = "campaigns_apikey"
         ordering = ["name"]
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
@@ -92,3 +84,41 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+
+class ApiKeyEvent(models.Model):
+    """Who created, changed, revoked or reactivated an API key, and when. Never edited."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("created")
+        CHANGED = "changed", _("changed")
+        REVOKED = "revoked", _("revoked")
+        REACTIVATED = "reactivated", _("reactivated")
+
+    api_key = models.ForeignKey(
+        ApiKey,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        verbose_name=_("API key"),
+    )
+    key_name = models.CharField(_("key name"), max_length=120)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API key event")
+        verbose_name_plural = _("API key events")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.key_name}"

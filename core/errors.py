@@ -1,13 +1,26 @@
 """Errors raised by services, with a stable code and the field they concern.
 
-Services know nothing of HTTP; each class carries the status the API answers
-with, and ``config.problems`` turns any of them into problem+json. The admin
-shows ``message`` to the user.
+Services know nothing of HTTP (nothing here imports DRF); each class carries
+the status the API answers with, and ``core.api.problems`` turns any of them
+into problem+json. The admin shows ``message`` to the user.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+
+def escape_pointer_token(token: str) -> str:
+    """One JSON pointer token (RFC 6901, section 3): ``~`` and ``/`` escaped."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*tokens: object) -> str:
+    """A JSON pointer from path tokens: pointer("recipients", 3, "userId")."""
+    return "".join("/" + escape_pointer_token(str(token)) for token in tokens)
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,18 @@ class InvalidInput(ClarionError):
 
     code: str = "validation_error"
     status: int = 400
+
+
+def errors_summary(errors: Sequence[FieldError]) -> str:
+    """The one-line message for a list of field errors: the error itself when alone."""
+    if len(errors) == 1:
+        return errors[0].detail
+    return str(_("Some fields are not valid."))
+
+
+def invalid_input(errors: Sequence[FieldError], *, code: str = "validation_error") -> InvalidInput:
+    """An ``InvalidInput`` for these field errors, its message from ``errors_summary``."""
+    return InvalidInput(message=errors_summary(errors), code=code, errors=list(errors))
 
 
 @dataclass

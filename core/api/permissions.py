@@ -1,0 +1,72 @@
+"""Who may call an endpoint: API key scopes, or a staff user's model permissions.
+
+Each view declares, per HTTP method, the scope an API key needs and the Django
+permission a signed-in staff user needs (the admin's session works in the
+browsable docs). Access labels are applied by the selectors, not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from core.actors import Actor
+from core.models import ApiKey
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one operation needs: an API key scope, or a user permission."""
+
+    scope: str
+    permission: str
+
+
+class MissingScope(exceptions.PermissionDenied):
+    problem_code = "missing_scope"
+
+
+class MissingPermission(exceptions.PermissionDenied):
+    problem_code = "missing_permission"
+
+
+class HasAccess(BasePermission):
+    """Checks ``view.access[request.method]`` against the key or the user."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        access: Access | None = getattr(view, "access", {}).get(request.method or "")
+        if access is None:  # OPTIONS/HEAD fall back to the read rule, if any
+            access = getattr(view, "access", {}).get("GET")
+        if access is None:
+            raise exceptions.MethodNotAllowed(request.method or "")
+        key = request.auth if isinstance(request.auth, ApiKey) else None
+        if key is not None:
+            if not key.has_scope(access.scope):
+                raise MissingScope(
+                    _("This API key lacks the scope “%s”.") % access.scope,
+                )
+            return True
+        user = request.user
+        if not isinstance(user, User) or not user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        if not (user.is_active and user.is_staff):
+            raise MissingPermission(_("Only staff users may use the API with a session."))
+        if not user.has_perm(access.permission):
+            raise MissingPermission(
+                _("You lack the permission “%s”.") % access.permission,
+            )
+        return True
+
+
+def request_actor(request: Request) -> Actor:
+    """The actor a service call is made on behalf of."""
+    if isinstance(request.auth, ApiKey):
+        return Actor(api_key=request.auth)
+    user = request.user
+    return Actor(user=user if isinstance(user, User) else None)

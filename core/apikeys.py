@@ -1,0 +1,223 @@
+"""API keys: creating, changing and revoking them (audited), and authenticating a bearer token.
+
+The secret is generated here and returned once; only its SHA-256 hash is
+stored. Whoever creates or changes a key can give it only the scopes and
+access labels they hold themselves, so a key never reaches further than the
+person who made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.actors import Actor
+from core.errors import FieldError, invalid_input, pointer
+from core.models import AccessLabel, ApiKey, ApiKeyEvent
+from core.scopes import SCOPE_PERMISSIONS, SCOPES
+from core.selectors import access_labels_held
+
+KEY_PREFIX = "clr_"
+PREFIX_BYTES = 4  # 8 hex characters: enough to tell keys apart in a list
+# A new prefix collides with an existing one about once in 4 billion keys; retry a few times.
+PREFIX_ATTEMPTS = 5
+# last_used_at is written at most this often per key, to keep the trigger path free of writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def actor_holds_scope(actor: Actor, scope: str) -> bool:
+    """Whether ``actor`` may hand out ``scope``: the system and superusers hold every scope,
+    a user holds one when they have each permission the API asks of it."""
+    if actor.api_key is not None:
+        return actor.api_key.has_scope(scope)
+    if actor.user is None or actor.is_superuser:
+        return True  # the system (commands, beat) and superusers hold every scope
+    return all(actor.has_perm(perm) for perm in SCOPE_PERMISSIONS.get(scope, ()))
+
+
+def _scope_errors(scopes: Sequence[str], actor: Actor, granted: set[str]) -> list[FieldError]:
+    errors = []
+    for index, scope in enumerate(scopes):
+        if scope not in SCOPES:
+            errors.append(
+                FieldError(
+                    pointer("scopes", index),
+                    _("Unknown scope “%(s)s”; known: %(known)s.")
+                    % {"s": scope, "known": ", ".join(SCOPES)},
+                )
+            )
+        elif scope in granted and not actor_holds_scope(actor, scope):
+            errors.append(
+                FieldError(
+                    pointer("scopes", index),
+                    _("You do not hold the scope “%s”, so you cannot give it.") % scope,
+                )
+            )
+    return errors
+
+
+def _labels_resolve(
+    names: Sequence[str], actor: Actor, granted: set[str]
+) -> tuple[list[AccessLabel], list[FieldError]]:
+    labels = list(AccessLabel.objects.filter(name__in=list(names)))
+    by_name = {label.name: label for label in labels}
+    held = access_labels_held(actor)
+    errors = []
+    for index, name in enumerate(names):
+        label = by_name.get(name)
+        if label is None:
+            errors.append(
+                FieldError(pointer("accessLabels", index), _("Unknown access label “%s”.") % name)
+            )
+        elif name in granted and held is not None and label.id not in held:
+            errors.append(
+                FieldError(
+                    pointer("accessLabels", index),
+                    _("You do not hold the access label “%s”, so you cannot give it.") % name,
+                )
+            )
+    return labels, errors
+
+
+def api_key_grant_errors(
+    *, key: ApiKey | None, scopes: Sequence[str], access_labels: Sequence[str], actor: Actor
+) -> list[FieldError]:
+    """What is wrong with giving ``key`` (None: a new key) these scopes and labels.
+
+    Unknown names, and scopes or labels ``actor`` does not hold that the key does
+    not already have.
+    """
+    old_scopes = set(key.scopes or []) if key is not None else set()
+    old_labels = set(key.access_labels.values_list("name", flat=True)) if key is not None else set()
+    errors = _scope_errors(scopes, actor, granted=set(scopes) - old_scopes)
+    errors += _labels_resolve(access_labels, actor, granted=set(access_labels) - old_labels)[1]
+    return errors
+
+
+def _event(key: ApiKey, action: str, actor: Actor, detail: dict[str, Any]) -> None:
+    ApiKeyEvent.objects.create(
+        api_key=key, key_name=key.name, action=action, actor=actor.db_user, detail=detail
+    )
+
+
+def api_key_create(
+    *,
+    name: str,
+    scopes: Iterable[str],
+    access_labels: Iterable[str] = (),
+    actor: Actor = Actor(),  # noqa: B008 (frozen: the system)
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it with its secret, which is never stored or shown again."""
+    scopes = sorted(set(scopes))
+    label_names = sorted(set(access_labels))
+    errors = _scope_errors(scopes, actor, granted=set(scopes))
+    labels, label_errors = _labels_resolve(label_names, actor, granted=set(label_names))
+    errors += label_errors
+    if not name.strip():
+        errors.append(FieldError("/name", _("A key needs a name.")))
+    if errors:
+        raise invalid_input(errors)
+    for attempt in range(PREFIX_ATTEMPTS):
+        prefix = secrets.token_hex(PREFIX_BYTES)
+        secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    name=name.strip(),
+                    prefix=prefix,
+                    key_hash=api_key_hash(secret),
+                    scopes=scopes,
+                    created_by=actor.db_user,
+                )
+                key.access_labels.set(labels)
+                _event(key, "created", actor, {"scopes": scopes, "accessLabels": label_names})
+        except IntegrityError:
+            if attempt == PREFIX_ATTEMPTS - 1:
+                raise
+            continue  # the prefix (or, astronomically unlikely, the hash) is taken
+        return key, secret
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def api_key_update(
+    *,
+    key: ApiKey,
+    name: str,
+    scopes: Iterable[str],
+    access_labels: Iterable[str],
+    is_active: bool,
+    actor: Actor,
+) -> ApiKey:
+    """Change a key's name, scopes, labels or active switch; only what changed is recorded.
+
+    Scopes and labels the key already has may stay even when ``actor`` does not
+    hold them; only newly granted ones are checked.
+    """
+    scopes = sorted(set(scopes))
+    label_names = sorted(set(access_labels))
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        old_labels = sorted(key.access_labels.values_list("name", flat=True))
+        errors = _scope_errors(scopes, actor, granted=set(scopes) - set(key.scopes or []))
+        labels, label_errors = _labels_resolve(
+            label_names, actor, granted=set(label_names) - set(old_labels)
+        )
+        errors += label_errors
+        if not name.strip():
+            errors.append(FieldError("/name", _("A key needs a name.")))
+        if errors:
+            raise invalid_input(errors)
+        changes: dict[str, Any] = {}
+        if name.strip() != key.name:
+            changes["name"] = [key.name, name.strip()]
+        if scopes != sorted(key.scopes or []):
+            changes["scopes"] = [sorted(key.scopes or []), scopes]
+        if label_names != old_labels:
+            changes["accessLabels"] = [old_labels, label_names]
+        key.name = name.strip()
+        key.scopes = scopes
+        activity_changed = key.is_active != is_active
+        key.is_active = is_active
+        key.save(update_fields=["name", "scopes", "is_active"])
+        key.access_labels.set(labels)
+        if changes:
+            _event(key, "changed", actor, changes)
+        if activity_changed:
+            _event(key, "reactivated" if is_active else "revoked", actor, {})
+    return key
+
+
+def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
+    """Switch a key off for good measure; calls with it get 401 from now on."""
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if key.is_active:
+            key.is_active = False
+            key.save(update_fields=["is_active"])
+            _event(key, "revoked", actor, {})
+    return key
+
+
+def api_key_authenticate(secret: str) -> ApiKey | None:
+    """The active key whose secret this is, or None."""
+    if not secret.startswith(KEY_PREFIX):
+        return None
+    key = ApiKey.objects.filter(key_hash=api_key_hash(secret), is_active=True).first()
+    if key is None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
