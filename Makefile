@@ -29,6 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy .
 
 check: lint typecheck
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 

@@ -36,13 +36,26 @@ class MissingPermission(exceptions.PermissionDenied):
     problem_code = "missing_permission"
 
 
+class NoAccessRule(exceptions.PermissionDenied):
+    problem_code = "no_access_rule"
+
+
 class HasAccess(BasePermission):
-    """Checks ``view.access[request.method]`` against the key or the user."""
+    """Checks ``view.access[request.method]`` against the key or the user.
+
+    The project's default permission (settings ``REST_FRAMEWORK``): it fails
+    closed, so a view that declares no ``access`` refuses every request, to
+    everyone, superusers included. A view open to all says so itself
+    (``permission_classes = [AllowAny]``, as the health check does).
+    """
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        access: Access | None = getattr(view, "access", {}).get(request.method or "")
+        rules: dict[str, Access] | None = getattr(view, "access", None)
+        if not rules:
+            raise NoAccessRule(_("This endpoint declares no access rule, so it refuses everyone."))
+        access = rules.get(request.method or "")
         if access is None:  # OPTIONS/HEAD fall back to the read rule, if any
-            access = getattr(view, "access", {}).get("GET")
+            access = rules.get("GET")
         if access is None:
             raise exceptions.MethodNotAllowed(request.method or "")
         key = request.auth if isinstance(request.auth, ApiKey) else None

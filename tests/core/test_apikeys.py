@@ -1,0 +1,93 @@
+"""API key services: a prefix collision is retried, changes are recorded, grants are limited."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from core.actors import Actor
+from core.apikeys import (
+    PREFIX_ATTEMPTS,
+    api_key_authenticate,
+    api_key_create,
+    api_key_revoke,
+    api_key_update,
+)
+from core.errors import InvalidInput
+from core.models import ApiKey, ApiKeyEvent
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_prefix_collision_is_retried_with_a_new_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _secret = api_key_create(name="first", scopes=["campaigns:read"])
+    prefixes = iter([first.prefix, first.prefix, "00c0ffee"])
+    monkeypatch.setattr("core.apikeys.secrets.token_hex", lambda _n: next(prefixes))
+
+    second, secret = api_key_create(name="second", scopes=["campaigns:read"])
+
+    assert second.prefix == "00c0ffee"
+    assert secret.startswith("clr_00c0ffee_")
+    assert api_key_authenticate(secret) == second
+    assert list(ApiKey.objects.order_by("name").values_list("name", flat=True)) == [
+        "first",
+        "second",
+    ]
+    assert ApiKeyEvent.objects.filter(key_name="second").count() == 1
+
+
+def test_endless_collisions_give_up_after_a_few_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _secret = api_key_create(name="first", scopes=["campaigns:read"])
+    calls: list[int] = []
+
+    def always_taken(_n: int) -> str:
+        calls.append(1)
+        return first.prefix
+
+    monkeypatch.setattr("core.apikeys.secrets.token_hex", always_taken)
+
+    with pytest.raises(Exception, match="UNIQUE|unique|duplicate"):
+        api_key_create(name="second", scopes=["campaigns:read"])
+    assert len(calls) == PREFIX_ATTEMPTS
+    assert ApiKey.objects.count() == 1
+
+
+def test_a_user_holds_a_scope_through_the_permissions_the_api_asks_for() -> None:
+    user = UserFactory.create(username="reader")
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_campaign", "view_channelconfiguration"])
+    )
+
+    key, _secret = api_key_create(name="ok", scopes=["campaigns:read"], actor=Actor(user=user))
+    with pytest.raises(InvalidInput) as refused:
+        api_key_create(name="no", scopes=["executions:trigger"], actor=Actor(user=user))
+
+    assert key.created_by == user
+    assert [(e.pointer, e.detail) for e in refused.value.errors] == [
+        ("/scopes/0", "You do not hold the scope “executions:trigger”, so you cannot give it.")
+    ]
+
+
+def test_update_and_revoke_record_what_changed() -> None:
+    key, secret = api_key_create(name="shop", scopes=["campaigns:read"])
+    admin = UserFactory.create(username="root", is_superuser=True)
+    actor = Actor(user=admin)
+
+    api_key_update(
+        key=key,
+        name="shop",
+        scopes=["campaigns:read", "executions:trigger"],
+        access_labels=[],
+        is_active=True,
+        actor=actor,
+    )
+    api_key_revoke(key=key, actor=actor)
+    api_key_revoke(key=key, actor=actor)  # already revoked: nothing more to record
+
+    assert api_key_authenticate(secret) is None
+    assert list(key.events.order_by("id").values_list("action", "detail")) == [
+        ("created", {"scopes": ["campaigns:read"], "accessLabels": []}),
+        ("changed", {"scopes": [["campaigns:read"], ["campaigns:read", "executions:trigger"]]}),
+        ("revoked", {}),
+    ]
