@@ -15,7 +15,8 @@ from campaigns.models import Campaign
 from core.apikeys import api_key_authenticate
 from core.models import ApiKey
 
-BEFORE_THE_MOVE = [("campaigns", "0002_campaign_audience"), ("core", None)]
+LAST_BEFORE_THE_MOVE = ("campaigns", "0002_campaign_audience")
+BEFORE_THE_MOVE = [LAST_BEFORE_THE_MOVE, ("core", None)]
 SECRET = "clr_0a1b2c3d_made-before-the-move"
 
 
@@ -39,7 +40,7 @@ def database_before_the_move(transactional_db: None) -> Iterator[MigrationExecut
 def test_a_key_made_before_the_move_still_authenticates_with_its_labels_and_permissions(
     database_before_the_move: MigrationExecutor,
 ) -> None:
-    old = database_before_the_move.loader.project_state(BEFORE_THE_MOVE[0], at_end=True).apps
+    old = database_before_the_move.loader.project_state(LAST_BEFORE_THE_MOVE, at_end=True).apps
     old_label = old.get_model("campaigns", "AccessLabel").objects.create(name="vip")
     old_key = old.get_model("campaigns", "ApiKey").objects.create(
         name="Shop backend",

@@ -31,8 +31,9 @@ class DeclaresItsRuleApi(APIView):
 
 
 def _get(view: type[APIView], *, user: User | None = None, secret: str | None = None) -> Response:
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
-    request = APIRequestFactory().get("/api/v1/anything", **headers)
+    request = APIRequestFactory().get("/api/v1/anything")
+    if secret:
+        request.META["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
     if user is not None:
         force_authenticate(request, user=user)
     response: Response = view.as_view()(request)
