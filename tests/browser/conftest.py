@@ -34,9 +34,18 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def _say(config: pytest.Config, line: str) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
+        reporter.ensure_newline()
         reporter.write_line(line)
     else:
         print(line)
+
+
+def _uncaptured(config: pytest.Config) -> contextlib.AbstractContextManager[None]:
+    """Lets a fixture's lines (and a download's progress) reach the terminal."""
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if capture is None:
+        return contextlib.nullcontext()
+    return capture.global_and_fixture_disabled()
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +61,9 @@ def browser_type_launch_args(
         )
     except ChromiumNotFound as exc:
         pytest.fail(str(exc))
-    _say(pytestconfig, choice.describe())
-    if choice.install:
-        capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
-        # The download's progress belongs on the terminal, not in captured output.
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+    with _uncaptured(pytestconfig):
+        _say(pytestconfig, choice.describe())
+        if choice.install:
             chromium_install(say=lambda line: _say(pytestconfig, line))
     launch_args = {
         **browser_type_launch_args,
