@@ -11,6 +11,7 @@ start time, against pid reuse) in /proc.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -229,6 +230,7 @@ def test_killing_the_supervisor_takes_its_whole_tree_and_frees_the_port(
         _clean_up(running)
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_a_group_sigterm_under_make_stops_everything_gracefully(
     data_dir: Path, tmp_path: Path
 ) -> None:
