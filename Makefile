@@ -1,23 +1,51 @@
 # Clarion: `make run` starts everything on embedded defaults; `make test` runs all tests.
-PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Python that creates .venv: PYTHON=... (a command on PATH, or a path), or else
+# the first of these that is Python 3.11 or newer (a plain `python3` may be older).
+PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
 
-.PHONY: run test lint typecheck check install clean
+# Shell code: sets $python and $version to the first of $(PYTHON) or the candidates
+# that runs and is 3.11 or newer (a pyenv shim for a missing version fails to run),
+# or stops with a message. `--version` prints "Python 3.12.4".
+FIND_PYTHON = set -f; python=; \
+	for candidate in $(or $(PYTHON),$(PYTHON_CANDIDATES)); do \
+	  out=$$("$$candidate" --version 2>&1) || continue; \
+	  set -- $$out; \
+	  case "$$1 $$2" in "Python 3.1"[1-9]*|"Python 3."[2-9][0-9]*|"Python "[4-9].*) \
+	    python=$$candidate; version=$$2; break;; \
+	  esac; \
+	done; \
+	if [ -z "$$python" ]; then \
+	  echo "Clarion needs Python 3.11 or newer, and none of these is: $(or $(PYTHON),$(PYTHON_CANDIDATES))." >&2; \
+	  echo "Install one (3.11, 3.12 or 3.13), or name it: make $(or $(MAKECMDGOALS),run) PYTHON=/path/to/python3.12" >&2; \
+	  exit 1; \
+	fi
+
+.PHONY: run test lint typecheck check install clean which-python
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if [ ! -x $(BIN)/python ]; then \
+	  $(FIND_PYTHON); \
+	  echo "Creating $(VENV) with $$python (Python $$version)"; \
+	  "$$python" -m venv $(VENV) || exit 1; \
+	fi
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)
 
+# Prints the Python that would create .venv (it exists already: `$(BIN)/python --version`).
+which-python:
+	@$(FIND_PYTHON); echo "$$python (Python $$version)"
+
 run: $(STAMP)
 	$(BIN)/python manage.py run_clarion
 
+# The browser tests use a system Chromium or Chrome when there is one, else Playwright's
+# own Chromium, downloaded once (tests/browser/chromium.py).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

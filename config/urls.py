@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.api.health import HealthApi
 
+# Read by templates/admin/base_site.html: the header, the browser title, the index.
+admin.site.site_header = _("Clarion")
+admin.site.site_title = _("Clarion")
+admin.site.index_title = _("Administration")
+
+
+class FaviconRedirect(RedirectView):
+    """/favicon.ico, which browsers ask for on every page: Clarion's SVG icon.
+
+    Resolved per request, so a hashing static storage would still get its URL right.
+    """
+
+    permanent = False
+
+    def get_redirect_url(self, *args: Any, **kwargs: Any) -> str:
+        return static("clarion/favicon.svg")
+
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("favicon.ico", FaviconRedirect.as_view()),
     path("admin/", admin.site.urls),
     path("api/v1/health", HealthApi.as_view(), name="api-health"),
     path("api/v1/", include("campaigns.api.urls")),

@@ -221,6 +221,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Project-wide static files (Clarion's icon, the admin header's style); apps keep theirs.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded files (profile imports and their rejected rows). Not served under
 # MEDIA_URL: downloads go through admin views that check permissions.
 MEDIA_ROOT = DATA_DIR / "media"
