@@ -36,7 +36,7 @@ from core.api.permissions import Access, HasAccess
 from core.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors
 from core.api.schema import ProblemSerializer
 from core.channels import Channel
-from core.errors import ClarionError, FieldError, InvalidInput, pointer
+from core.errors import ClarionError, FieldError, InvalidInput, invalid_input, pointer
 from core.formats import iso_datetime
 
 READ_PROFILES = Access("profiles:read", "audiences.view_profile")
@@ -404,10 +404,7 @@ class ProfileDetailApi(APIView):
         serializer = ProfileUpsertInputSerializer(data=body)
         errors = _shape_errors(serializer, body)
         if errors:
-            raise InvalidInput(
-                message=errors[0].detail if len(errors) == 1 else _("Some fields are not valid."),
-                errors=errors,
-            )
+            raise invalid_input(errors)
         data = profile_input_parse(namespace=ns.code, value=value, data=serializer.validated_data)
         profile, created = profile_upsert(data=data)
         return Response(
@@ -446,10 +443,7 @@ class ProfileBatchApi(APIView):
         envelope = _BatchEnvelopeSerializer(data=body)
         errors = _shape_errors(envelope, body)
         if errors:
-            raise InvalidInput(
-                message=errors[0].detail if len(errors) == 1 else _("Some fields are not valid."),
-                errors=errors,
-            )
+            raise invalid_input(errors)
         namespaces = {ns.code: ns for ns in IdentityNamespace.objects.all()}
         results: list[dict[str, Any] | None] = []
         parsed: list[tuple[int, ProfileInput]] = []

@@ -29,7 +29,13 @@ from audiences.models import (
     Profile,
     PushRegistration,
 )
-from core.errors import ClarionError, FieldError, InvalidInput, escape_pointer_token
+from core.errors import (
+    ClarionError,
+    FieldError,
+    InvalidInput,
+    escape_pointer_token,
+    invalid_input,
+)
 from core.locales import locale_normalize, locale_validator
 
 UPSERT_ATTEMPTS = 3  # a lost race retries; a third loss means something else is wrong
@@ -243,10 +249,7 @@ def profile_input_parse(
         )
 
     if errors or primary is None:
-        raise InvalidInput(
-            message=errors[0].detail if len(errors) == 1 else _("Some fields are not valid."),
-            errors=errors,
-        )
+        raise invalid_input(errors)
     return ProfileInput(
         identity=primary,
         extra_identities=extra,

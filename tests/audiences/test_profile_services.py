@@ -116,6 +116,8 @@ def test_parse_reports_every_bad_field_with_a_pointer() -> None:
         FieldError("/consent/sms", "Consent is opted_in, opted_out or unknown."),
         FieldError("/consentSource", "The consent source is a text of 1 to 120 characters."),
     ]
+    assert error.value.message == "Some fields are not valid."
+    assert error.value.code == "validation_error"
     assert Profile.objects.count() == 0
 
 
