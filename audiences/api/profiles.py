@@ -16,7 +16,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,8 +33,8 @@ from audiences.services.profiles import (
 )
 from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
 from core.api.permissions import Access, HasAccess
-from core.api.problems import PROBLEM_CONTENT_TYPE, flatten_errors
-from core.api.schema import ProblemSerializer
+from core.api.problems import flatten_errors
+from core.api.schema import problems
 from core.channels import Channel
 from core.errors import ClarionError, FieldError, InvalidInput, invalid_input, pointer
 from core.formats import iso_datetime
@@ -328,26 +328,19 @@ def _shape_errors(
 
 # --- Schema --------------------------------------------------------------------------
 
-_PROBLEM_MEANING = {
-    400: "Malformed JSON or invalid fields, including an invalid identity value "
-    "(problem+json with a pointer per field).",
-    401: "Missing or invalid API key.",
-    403: "The API key lacks the scope, or the user the permission.",
-    404: "No profile has this identity (code not_found), or the namespace is unknown "
-    "(code unknown_namespace).",
-    409: "The identities given belong to different profiles (code identity_conflict).",
-    413: "The body is larger than 1 MB.",
-    415: "The body is not application/json.",
-}
-
-
-def _problems(*statuses: int) -> dict[Any, Any]:
-    return {
-        (code, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-            ProblemSerializer, description=_PROBLEM_MEANING[code]
-        )
-        for code in (401, 403, *statuses)
-    }
+# Where a profile operation can say more than ``problems()``'s general meaning.
+INVALID_IDENTITY = _lazy(
+    "Malformed JSON or invalid fields, including an invalid identity value "
+    "(problem+json with a pointer per field)."
+)
+NO_PROFILE = _lazy(
+    "No profile has this identity (code not_found), or the namespace is unknown "
+    "(code unknown_namespace)."
+)
+UNKNOWN_NAMESPACE = _lazy("The namespace is unknown (code unknown_namespace).")
+IDENTITY_CONFLICT = _lazy(
+    "The identities given belong to different profiles (code identity_conflict)."
+)
 
 
 _PATH = [
@@ -379,7 +372,10 @@ class ProfileDetailApi(APIView):
         operation_id="profiles_retrieve",
         summary="Get a profile by identity",
         parameters=_PATH,
-        responses={200: ProfileOutputSerializer, **_problems(400, 404)},
+        responses={
+            200: ProfileOutputSerializer,
+            **problems(400, 404, descriptions={400: INVALID_IDENTITY, 404: NO_PROFILE}),
+        },
     )
     def get(self, request: Request, namespace: str, value: str) -> Response:
         """The profile with its identities, addresses and consent."""
@@ -394,7 +390,18 @@ class ProfileDetailApi(APIView):
         responses={
             200: ProfileOutputSerializer,
             201: ProfileOutputSerializer,
-            **_problems(400, 404, 409, 413, 415),
+            **problems(
+                400,
+                404,
+                409,
+                413,
+                415,
+                descriptions={
+                    400: INVALID_IDENTITY,
+                    404: UNKNOWN_NAMESPACE,
+                    409: IDENTITY_CONFLICT,
+                },
+            ),
         },
     )
     def put(self, request: Request, namespace: str, value: str) -> Response:
@@ -416,7 +423,10 @@ class ProfileDetailApi(APIView):
         operation_id="profiles_erase",
         summary="Erase a profile (attributes, identities, addresses, consent)",
         parameters=_PATH,
-        responses={204: None, **_problems(400, 404)},
+        responses={
+            204: None,
+            **problems(400, 404, descriptions={400: INVALID_IDENTITY, 404: NO_PROFILE}),
+        },
     )
     def delete(self, request: Request, namespace: str, value: str) -> Response:
         """Erase the person; suppression entries for their addresses are kept on purpose."""
@@ -435,7 +445,7 @@ class ProfileBatchApi(APIView):
         operation_id="profiles_batch_upsert",
         summary="Create or update up to 1000 profiles",
         request=ProfileBatchInputSerializer,
-        responses={200: ProfileBatchOutputSerializer, **_problems(400, 413, 415)},
+        responses={200: ProfileBatchOutputSerializer, **problems(400, 413, 415)},
     )
     def post(self, request: Request) -> Response:
         """Per-item results in input order; 200 even when some items are rejected."""
