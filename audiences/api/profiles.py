@@ -4,39 +4,41 @@ Profiles are addressed by an identity, ``/profiles/{namespace}/{value}``; the
 value is normalised before it is looked up, so ``ANA@Example.com`` finds
 ``ana@example.com``. An unknown namespace in the path is a 404 with the code
 ``unknown_namespace`` (the path names nothing); inside a batch it rejects that
-item. Parsing and every write go through ``audiences.services.profiles``.
+item. Bodies are parsed by ``audiences.profile_input``, profiles found by
+``audiences.selectors.profile_resolve`` and written by ``audiences.services``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audiences.identities import IdentityValueError, identity_normalize
-from audiences.models import Consent, Identity, IdentityNamespace, Profile
-from audiences.services.bulk import UpsertOutcome, profile_upsert_many
-from audiences.services.profiles import (
-    ProfileInput,
-    profile_delete,
-    profile_input_parse,
-    profile_upsert,
+from audiences.models import Consent, IdentityNamespace, Profile
+from audiences.profile_input import ProfileInput, profile_input_parse
+from audiences.selectors import (
+    UnknownNamespace,
+    identity_namespace_get,
+    profile_resolve,
+    profile_with_relations,
 )
+from audiences.services.bulk import UpsertOutcome, profile_upsert_many
+from audiences.services.profiles import profile_delete, profile_upsert
 from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
 from core.api.permissions import Access, HasAccess
 from core.api.problems import flatten_errors
 from core.api.schema import problems
 from core.channels import Channel
-from core.errors import ClarionError, FieldError, InvalidInput, invalid_input, pointer
+from core.errors import ClarionError, FieldError, invalid_input, pointer
 from core.formats import iso_datetime
 
 READ_PROFILES = Access("profiles:read", "audiences.view_profile")
@@ -45,19 +47,6 @@ DELETE_PROFILES = Access("profiles:write", "audiences.delete_profile")
 
 # Brief: "up to 1000 upserts per call"; 1000 small profiles also fit in the 1 MB body limit.
 MAX_BATCH_PROFILES = 1000
-
-
-class UnknownNamespace(ClarionError):
-    """The path names an identity namespace that does not exist (404)."""
-
-    def __init__(self, code: str) -> None:
-        message = _("Unknown identity namespace “%s”.") % code
-        super().__init__(
-            message=message,
-            code="unknown_namespace",
-            status=404,
-            errors=[FieldError("/identity/namespace", message)],
-        )
 
 
 # --- Shapes ------------------------------------------------------------------------
@@ -231,17 +220,8 @@ class ProfileBatchOutputSerializer(serializers.Serializer):
 # --- Rendering -----------------------------------------------------------------------
 
 
-def _with_relations(profile: Profile) -> Profile:
-    """The profile again, with what ``profile_output`` reads in three more queries."""
-    return Profile.objects.prefetch_related(
-        Prefetch("identities", queryset=Identity.objects.select_related("namespace")),
-        "push_registrations",
-        "consents",
-    ).get(pk=profile.pk)
-
-
 def profile_output(profile: Profile) -> dict[str, Any]:
-    """The API's view of a profile (pass one loaded by ``_with_relations``)."""
+    """The API's view of a profile (pass one loaded by ``profile_with_relations``)."""
     consents = {consent.channel: consent for consent in profile.consents.all()}
 
     def consent(channel: str) -> dict[str, Any]:
@@ -285,34 +265,21 @@ def profile_output(profile: Profile) -> dict[str, Any]:
 
 
 # --- Lookups ---------------------------------------------------------------------------
+# The path names an identity: an unknown namespace there names nothing, so it is a 404
+# (code unknown_namespace), where a body's unknown namespace is a 400.
+IN_PATH = "/identity"
 
 
 def _namespace_or_404(code: str) -> IdentityNamespace:
-    namespace = IdentityNamespace.objects.filter(code=code).first()
-    if namespace is None:
-        raise UnknownNamespace(code)
-    return namespace
-
-
-def _profile_or_404(namespace_code: str, value: str) -> Profile:
-    namespace = _namespace_or_404(namespace_code)
     try:
-        normalized = identity_normalize(namespace, value)
-    except IdentityValueError as error:
-        raise InvalidInput(
-            message=str(error), errors=[FieldError("/identity/value", str(error))]
-        ) from None
-    identity = (
-        Identity.objects.select_related("profile")
-        .filter(namespace=namespace, value=normalized)
-        .first()
-    )
-    if identity is None:
-        raise exceptions.NotFound(
-            _("No profile has the identity %(namespace)s “%(value)s”.")
-            % {"namespace": namespace.code, "value": normalized}
-        )
-    return identity.profile
+        return identity_namespace_get(code, at=IN_PATH + "/namespace")
+    except UnknownNamespace as error:
+        raise replace(error, status=404) from None
+
+
+def _profile_or_404(namespace: str, value: str) -> Profile:
+    """``profile_resolve`` for the path; ``ProfileNotFound`` is already the 404 problem."""
+    return profile_resolve(namespace=_namespace_or_404(namespace), value=value, at=IN_PATH)
 
 
 def _shape_errors(
@@ -380,7 +347,7 @@ class ProfileDetailApi(APIView):
     def get(self, request: Request, namespace: str, value: str) -> Response:
         """The profile with its identities, addresses and consent."""
         profile = _profile_or_404(namespace, value)
-        return Response(profile_output(_with_relations(profile)))
+        return Response(profile_output(profile_with_relations(profile)))
 
     @extend_schema(
         operation_id="profiles_upsert",
@@ -415,7 +382,7 @@ class ProfileDetailApi(APIView):
         data = profile_input_parse(namespace=ns.code, value=value, data=serializer.validated_data)
         profile, created = profile_upsert(data=data)
         return Response(
-            profile_output(_with_relations(profile)),
+            profile_output(profile_with_relations(profile)),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -22,12 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audiences.models import Consent, Identity, Profile
-from audiences.services.profiles import (
-    IdentityKey,
-    ProfileInput,
-    _apply,
-    profile_upsert,
-)
+from audiences.profile_input import IdentityKey, ProfileInput
+from audiences.services.profiles import _apply, profile_upsert
 from core.errors import ClarionError
 
 # Profile fields an upsert may change; a profile whose values are all unchanged is not written.

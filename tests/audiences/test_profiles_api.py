@@ -293,7 +293,36 @@ def test_get_with_invalid_value_is_400_and_unknown_namespace_404(writer: APIClie
         {"pointer": "/identity/value", "detail": "“abc” is not a phone number."}
     ]
     assert unknown.status_code == 404
-    assert unknown.json()["code"] == "unknown_namespace"
+    assert unknown.json() == problem(
+        404,
+        "unknown_namespace",
+        "Unknown identity namespace “fax”.",
+        [{"pointer": "/identity/namespace", "detail": "Unknown identity namespace “fax”."}],
+    )
+
+
+def test_delete_answers_like_get_for_an_unknown_namespace_invalid_value_or_nobody(
+    writer: APIClient,
+) -> None:
+    writer.put(ANA, {}, format="json")
+
+    unknown = writer.delete("/api/v1/profiles/fax/abc")
+    invalid = writer.delete("/api/v1/profiles/phone/abc")
+    nobody = writer.delete("/api/v1/profiles/email/Nobody@Example.com")
+
+    fax = "Unknown identity namespace “fax”."
+    assert (unknown.status_code, invalid.status_code, nobody.status_code) == (404, 400, 404)
+    assert unknown.json() == problem(
+        404, "unknown_namespace", fax, [{"pointer": "/identity/namespace", "detail": fax}]
+    )
+    abc = "“abc” is not a phone number."
+    assert invalid.json() == problem(
+        400, "validation_error", abc, [{"pointer": "/identity/value", "detail": abc}]
+    )
+    assert nobody.json() == problem(
+        404, "not_found", "No profile has the identity email “nobody@example.com”."
+    )
+    assert Profile.objects.count() == 1
 
 
 def test_delete_erases_the_profile(writer: APIClient) -> None:
