@@ -33,6 +33,12 @@ from audiences.selectors import (
 )
 from audiences.services.bulk import UpsertOutcome, profile_upsert_many
 from audiences.services.profiles import profile_delete, profile_upsert
+from core.api.batch import (
+    REJECTED,
+    BatchItemResultSerializer,
+    item_rejected,
+    item_rejected_by,
+)
 from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
 from core.api.permissions import Access, HasAccess
 from core.api.problems import flatten_errors
@@ -189,29 +195,19 @@ class _ProfileRefSerializer(serializers.Serializer):
         ref_name = "ProfileRef"
 
 
-class BatchErrorSerializer(serializers.Serializer):
-    pointer = serializers.CharField(help_text=_lazy("JSON pointer from the body's root."))
-    detail = serializers.CharField()
-
-    class Meta:
-        ref_name = "ProfileBatchError"
-
-
-class BatchResultSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["created", "updated", "rejected"])
+class ProfileBatchResultSerializer(BatchItemResultSerializer):
+    status = serializers.ChoiceField(choices=["created", "updated", REJECTED])
     profile = _ProfileRefSerializer(required=False, help_text=_lazy("When not rejected."))
     code = serializers.CharField(
         required=False, help_text=_lazy("When rejected: validation_error or identity_conflict.")
     )
-    errors = BatchErrorSerializer(many=True, required=False)  # type: ignore[assignment]
 
     class Meta:
         ref_name = "ProfileBatchResult"
 
 
 class ProfileBatchOutputSerializer(serializers.Serializer):
-    results = BatchResultSerializer(many=True)
+    results = ProfileBatchResultSerializer(many=True)
 
     class Meta:
         ref_name = "ProfileBatchOutput"
@@ -444,7 +440,7 @@ class ProfileBatchApi(APIView):
         serializer = ProfileBatchItemSerializer(data=item)
         errors = _shape_errors(serializer, item, "profiles", index)
         if errors:
-            return _rejected(index, "validation_error", errors)
+            return item_rejected(index, "validation_error", errors)
         fields = dict(serializer.validated_data)
         try:
             return profile_input_parse(
@@ -456,32 +452,13 @@ class ProfileBatchApi(APIView):
                 namespaces=namespaces,
             )
         except ClarionError as error:
-            return _rejected(index, error.code, _under(prefix, error))
+            return item_rejected_by(index, prefix, error)
 
     def _result(self, index: int, outcome: UpsertOutcome) -> dict[str, Any]:
         if outcome.error is not None:
-            return _rejected(
-                index, outcome.error.code, _under(pointer("profiles", index), outcome.error)
-            )
+            return item_rejected_by(index, pointer("profiles", index), outcome.error)
         return {
             "index": index,
             "status": "created" if outcome.created else "updated",
             "profile": {"id": str(outcome.profile_id)},
         }
-
-
-def _under(prefix: str, error: ClarionError) -> list[FieldError]:
-    """Service errors other than parsing (identity_conflict) point at the item's root."""
-    return [
-        e if e.pointer.startswith(prefix + "/") else FieldError(prefix + e.pointer, e.detail)
-        for e in error.errors
-    ] or [FieldError(prefix, error.message)]
-
-
-def _rejected(index: int, code: str, errors: list[FieldError]) -> dict[str, Any]:
-    return {
-        "index": index,
-        "status": "rejected",
-        "code": code,
-        "errors": [{"pointer": e.pointer, "detail": e.detail} for e in errors],
-    }
