@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audiences.api.profiles import MAX_BATCH_PROFILES
+from audiences.api.profile_serializers import MAX_BATCH_PROFILES
 from audiences.models import Consent, Identity, Profile, PushRegistration
 from core.apikeys import api_key_create
 from tests.api.conftest import iso, problem
