@@ -1,6 +1,6 @@
 """Upserting many profiles at once: a few queries per batch instead of a few per profile.
 
-Used by the file import (``audiences.importing``) and meant for the batch API.
+Used by the file import (``audiences.importing``) and ``POST /profiles:batch``.
 The result is the same as calling ``profile_upsert`` for each input in order:
 rows that could interfere with each other (an identity repeated within the
 batch, identities of two different profiles) and whole batches that lose a
