@@ -27,8 +27,8 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from audiences.models import Audience, AudienceMember, IdentityNamespace
+from audiences.profile_input import ProfileInput, profile_input_parse
 from audiences.services.bulk import profile_upsert_many
-from audiences.services.profiles import ProfileInput, profile_input_parse
 from core.channels import Channel
 from core.errors import FieldError, InvalidInput
 

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import pytest
 from django.contrib.auth.models import Permission, User
+from rest_framework.test import APIClient
 
 from core.actors import Actor
+from core.apikeys import api_key_create
 from tests.factories import CampaignFactory, UserFactory
+
+
+class ApiClientFactory(Protocol):
+    def __call__(
+        self, *scopes: str, labels: Sequence[str] = (), name: str = "test key"
+    ) -> APIClient: ...
+
+
+@pytest.fixture
+def api_client(db: None) -> ApiClientFactory:
+    """``api_client("campaigns:read", labels=["vip"])``: an API client sending a new key
+    with those scopes and access labels (``name`` names the key, e.g. to revoke it)."""
+
+    def make(*scopes: str, labels: Sequence[str] = (), name: str = "test key") -> APIClient:
+        _key, secret = api_key_create(name=name, scopes=scopes, access_labels=labels)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return client
+
+    return make
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,8 +26,7 @@ from core.api.fields import StrictCharField
 from core.api.lookups import object_or_404
 from core.api.pagination import PageQuerySerializer, page_serializer, paginate
 from core.api.permissions import Access, HasAccess
-from core.api.problems import PROBLEM_CONTENT_TYPE
-from core.api.schema import ProblemSerializer, problems
+from core.api.schema import problems
 
 READ_AUDIENCES = Access("profiles:read", "audiences.view_audience")
 ADD_AUDIENCES = Access("profiles:write", "audiences.add_audience")
@@ -40,13 +39,9 @@ RULES_HELP = gettext_lazy(
     'Rule-based audiences: {"combinator": "and"|"or", "conditions": [...]}, each condition '
     '{"field", "operator", "value"} or a nested group; null for static audiences. See docs/api.md.'
 )
-NOT_STATIC = {
-    (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-        ProblemSerializer,
-        description="The audience is rule-based: its members follow its rules "
-        "(code audience_not_static).",
-    )
-}
+NOT_STATIC = gettext_lazy(
+    "The audience is rule-based: its members follow its rules (code audience_not_static)."
+)
 
 
 class AudienceOutputSerializer(serializers.Serializer):
@@ -243,7 +238,10 @@ class AudienceMembersApi(APIView):
         summary="Add profiles to a static audience by identity",
         parameters=[AUDIENCE_ID],
         request=InputSerializer,
-        responses={200: OutputSerializer, **problems(400, 404, 413, 415), **NOT_STATIC},
+        responses={
+            200: OutputSerializer,
+            **problems(400, 404, 409, 413, 415, descriptions={409: NOT_STATIC}),
+        },
     )
     def post(self, request: Request, audience_id: str) -> Response:
         """Values are normalised per namespace; identities not found are reported, not fatal."""

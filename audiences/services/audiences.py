@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from audiences.identities import IdentityValueError, identity_normalize
 from audiences.models import Audience, AudienceMember, Identity, IdentityNamespace
 from audiences.rules import rules_clean
-from core.errors import ClarionError, FieldError, InvalidInput, pointer
+from core.errors import ClarionError, FieldError, InvalidInput, invalid_input, pointer
 
 MAX_MEMBERS_PER_CALL = 1000  # one API call; larger lists go through the CSV upload or import
 MEMBERS_CHUNK = 500  # identities resolved per query (well under SQLite's 999 parameters)
@@ -73,8 +73,7 @@ def _clean(*, name: str, kind: str, rules: Any, audience: Audience | None) -> di
         except InvalidInput as error:
             errors.extend(error.errors)
     if errors:
-        detail = errors[0].detail if len(errors) == 1 else _("Some fields are not valid.")
-        raise InvalidInput(detail, errors=errors)
+        raise invalid_input(errors)
     return {"name": name, "rules": cleaned_rules}
 
 

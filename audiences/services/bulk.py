@@ -1,6 +1,6 @@
 """Upserting many profiles at once: a few queries per batch instead of a few per profile.
 
-Used by the file import (``audiences.importing``) and meant for the batch API.
+Used by the file import (``audiences.importing``) and ``POST /profiles:batch``.
 The result is the same as calling ``profile_upsert`` for each input in order:
 rows that could interfere with each other (an identity repeated within the
 batch, identities of two different profiles) and whole batches that lose a
@@ -22,12 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audiences.models import Consent, Identity, Profile
-from audiences.services.profiles import (
-    IdentityKey,
-    ProfileInput,
-    _apply,
-    profile_upsert,
-)
+from audiences.profile_input import IdentityKey, ProfileInput
+from audiences.services.profiles import _apply, profile_upsert
 from core.errors import ClarionError
 
 # Profile fields an upsert may change; a profile whose values are all unchanged is not written.

@@ -32,7 +32,7 @@ from campaigns.models import (
 from campaigns.selectors import access_labels_held
 from campaigns.snapshot import FIELD_POINTERS, campaign_to_data
 from core.actors import Actor
-from core.errors import FieldError, InvalidInput, InvalidTransition, pointer
+from core.errors import FieldError, InvalidTransition, invalid_input, pointer
 from core.locales import locale_normalize, locale_validator
 from core.models import AccessLabel
 
@@ -212,12 +212,7 @@ class _Writer:
         ):
             self.error("/audience/identityNamespace", _("Choose an identity namespace."))
         if self.errors:
-            raise InvalidInput(
-                message=self.errors[0].detail
-                if len(self.errors) == 1
-                else _("Some fields are not valid."),
-                errors=self.errors,
-            )
+            raise invalid_input(self.errors)
 
     def save(self) -> None:
         campaign = self.campaign

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -30,23 +32,38 @@ class ProblemSerializer(serializers.Serializer):
         ref_name = "Problem"
 
 
-_PROBLEM_MEANING = {
-    400: "Malformed JSON or invalid fields (problem+json with a pointer per field).",
-    401: "Missing or invalid API key.",
-    403: "The API key lacks the scope, or the user the permission.",
-    404: "No such resource, or hidden by access labels.",
-    409: "The campaign's status does not allow this.",
-    413: "The body is larger than 1 MB.",
-    415: "The body is not application/json.",
-    422: "Review checks failed (a pointer per failing field).",
+# What each problem status means for most operations; an operation that can say more
+# passes its own wording to ``problems(..., descriptions=...)``.
+PROBLEM_MEANINGS: dict[int, Promise] = {
+    400: _("Malformed JSON or invalid fields (problem+json with a pointer per field)."),
+    401: _("Missing or invalid API key."),
+    403: _("The API key lacks the scope, or the user the permission."),
+    404: _("No such resource, or hidden by access labels."),
+    409: _("The campaign's status does not allow this."),
+    413: _("The body is larger than 1 MB."),
+    415: _("The body is not application/json."),
+    422: _("Review checks failed (a pointer per failing field)."),
 }
 
 
-def problems(*statuses: int) -> dict[Any, Any]:
-    """Schema responses for the problems an operation can answer with."""
+def problems(
+    *statuses: int, descriptions: Mapping[int, str | Promise] | None = None
+) -> dict[Any, Any]:
+    """Schema responses for the problems an operation can answer with.
+
+    401 and 403 are always included (every operation needs a key with a scope).
+    ``descriptions`` replaces the general meaning of a status where the operation
+    can be more specific, e.g. ``problems(404, descriptions={404: _("No profile
+    has this identity.")})``; describing a status not listed is a mistake and raises.
+    """
+    answered = (401, 403, *statuses)
+    described = dict(descriptions or {})
+    unlisted = sorted(set(described) - set(answered))
+    if unlisted:
+        raise ValueError(f"descriptions for statuses the operation does not list: {unlisted}")
     return {
         (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-            ProblemSerializer, description=_PROBLEM_MEANING[status]
+            ProblemSerializer, description=described.get(status, PROBLEM_MEANINGS[status])
         )
-        for status in (401, 403, *statuses)
+        for status in answered
     }

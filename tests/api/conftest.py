@@ -1,8 +1,7 @@
-"""API fixtures: clients holding a bearer API key with chosen scopes and labels."""
+"""Campaign API fixtures (keyed clients come from ``api_client`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,40 +9,26 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from campaigns.snapshot import campaign_to_data
-from core.apikeys import api_key_create
 from core.scopes import SCOPES
+from tests.conftest import ApiClientFactory
 
-ClientFactory = Callable[..., APIClient]
 READ = "campaigns:read"
 WRITE = "campaigns:write"
 
 
 @pytest.fixture
-def client_with_key(db: None) -> ClientFactory:
-    """``client_with_key("campaigns:read", labels=["vip"])``: a client sending that key."""
-
-    def make(*scopes: str, labels: tuple[str, ...] = (), name: str = "test key") -> APIClient:
-        _key, secret = api_key_create(name=name, scopes=scopes, access_labels=labels)
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-        return client
-
-    return make
+def reader(api_client: ApiClientFactory) -> APIClient:
+    return api_client(READ)
 
 
 @pytest.fixture
-def reader(client_with_key: ClientFactory) -> APIClient:
-    return client_with_key(READ)
+def writer(api_client: ApiClientFactory) -> APIClient:
+    return api_client(READ, WRITE)
 
 
 @pytest.fixture
-def writer(client_with_key: ClientFactory) -> APIClient:
-    return client_with_key(READ, WRITE)
-
-
-@pytest.fixture
-def all_scopes(client_with_key: ClientFactory) -> APIClient:
-    return client_with_key(*SCOPES)
+def all_scopes(api_client: ApiClientFactory) -> APIClient:
+    return api_client(*SCOPES)
 
 
 def iso(value: Any) -> str:

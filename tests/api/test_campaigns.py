@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from campaigns.models import AuditEvent, Campaign, CampaignContent, Status, Tag
 from campaigns.services import lifecycle
 from core.actors import Actor
-from tests.api.conftest import ClientFactory, expected_campaign, iso, problem
+from tests.api.conftest import expected_campaign, iso, problem
+from tests.conftest import ApiClientFactory
 from tests.factories import AccessLabelFactory, CampaignFactory, ChannelConfigurationFactory
 
 pytestmark = pytest.mark.django_db
@@ -241,13 +242,13 @@ def test_retrieve_unknown_or_malformed_id_is_404(reader: APIClient, campaign_id:
 
 
 def test_a_campaign_whose_label_the_key_lacks_is_404_not_403(
-    client_with_key: ClientFactory,
+    api_client: ApiClientFactory,
 ) -> None:
     vip = AccessLabelFactory.create(name="vip")
     campaign = CampaignFactory.create()
     campaign.access_labels.set([vip])
-    outsider = client_with_key("campaigns:read", "campaigns:write")
-    insider = client_with_key("campaigns:read", labels=("vip",))
+    outsider = api_client("campaigns:read", "campaigns:write")
+    insider = api_client("campaigns:read", labels=("vip",))
 
     hidden = outsider.get(f"{URL}/{campaign.pk}")
     stop = outsider.post(f"{URL}/{campaign.pk}/activate")
@@ -265,14 +266,14 @@ def test_a_campaign_whose_label_the_key_lacks_is_404_not_403(
 
 
 def test_list_returns_visible_campaigns_newest_first_with_page_fields(
-    client_with_key: ClientFactory,
+    api_client: ApiClientFactory,
 ) -> None:
     vip = AccessLabelFactory.create(name="vip")
     first = CampaignFactory.create(name="First")
     hidden = CampaignFactory.create(name="Hidden")
     hidden.access_labels.set([vip])
     last = CampaignFactory.create(name="Last")
-    client = client_with_key("campaigns:read")
+    client = api_client("campaigns:read")
 
     response = client.get(URL)
 

@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from campaigns.models import AuditEvent, Campaign
 from core.api.parsers import MAX_BODY_BYTES
 from core.api.problems import problem_exception_handler
-from core.apikeys import api_key_create
 from core.models import ApiKey
-from tests.api.conftest import READ, ClientFactory, problem
+from tests.api.conftest import READ, problem
+from tests.conftest import ApiClientFactory
 from tests.factories import AccessLabelFactory, CampaignFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -134,11 +134,9 @@ def test_a_wrong_key_is_401_invalid_api_key(db: None, header: str) -> None:
     assert Campaign.objects.count() == 0
 
 
-def test_a_revoked_key_is_401(db: None) -> None:
-    key, secret = api_key_create(name="old", scopes=[READ])
-    ApiKey.objects.filter(pk=key.pk).update(is_active=False)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+def test_a_revoked_key_is_401(api_client: ApiClientFactory) -> None:
+    client = api_client(READ, name="old")
+    ApiKey.objects.filter(name="old").update(is_active=False)
 
     response = client.get(URL)
 
@@ -167,8 +165,8 @@ def test_a_read_only_key_cannot_write(reader: APIClient) -> None:
     assert AuditEvent.objects.count() == 0
 
 
-def test_a_trigger_only_key_cannot_read_campaigns(client_with_key: ClientFactory) -> None:
-    client = client_with_key("executions:trigger")
+def test_a_trigger_only_key_cannot_read_campaigns(api_client: ApiClientFactory) -> None:
+    client = api_client("executions:trigger")
     campaign = CampaignFactory.create()
 
     for path in (URL, f"{URL}/{campaign.pk}", "/api/v1/channel-configurations"):

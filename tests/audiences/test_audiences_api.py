@@ -9,9 +9,9 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from audiences.models import Audience, AudienceMember
-from core.apikeys import api_key_create
 from tests.api.conftest import iso, problem
 from tests.audiences.audience_helpers import make_people
+from tests.conftest import ApiClientFactory
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,21 +22,14 @@ RULES = {
 }
 
 
-def key_client(*scopes: str) -> APIClient:
-    _key, secret = api_key_create(name="audiences test", scopes=scopes, access_labels=())
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
+@pytest.fixture
+def reader(api_client: ApiClientFactory) -> APIClient:
+    return api_client("profiles:read")
 
 
 @pytest.fixture
-def reader(db: None) -> APIClient:
-    return key_client("profiles:read")
-
-
-@pytest.fixture
-def writer(db: None) -> APIClient:
-    return key_client("profiles:read", "profiles:write")
+def writer(api_client: ApiClientFactory) -> APIClient:
+    return api_client("profiles:read", "profiles:write")
 
 
 def expected(audience: Audience) -> dict[str, Any]:

@@ -18,8 +18,9 @@ import pytest
 from django.db import connection, connections
 
 from audiences.models import Identity, Profile
+from audiences.profile_input import profile_input_parse
 from audiences.services import profiles
-from audiences.services.profiles import profile_input_parse, profile_upsert
+from audiences.services.profiles import profile_upsert
 
 THREADS = 4
 RUNS = 5  # more runs make the race (and so the retry) likely on every run

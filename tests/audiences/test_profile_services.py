@@ -1,4 +1,4 @@
-"""Profile services: deep merge, upsert, resolve, merge and erasure."""
+"""Profile services: deep merge, upsert, merge and erasure."""
 
 from __future__ import annotations
 
@@ -18,13 +18,12 @@ from audiences.models import (
     PushRegistration,
     Suppression,
 )
+from audiences.profile_input import profile_input_parse
 from audiences.services.profiles import (
     IdentityConflict,
     deep_merge,
     profile_delete,
-    profile_input_parse,
     profile_merge,
-    profile_resolve,
     profile_upsert,
 )
 from core.errors import FieldError, InvalidInput
@@ -81,68 +80,6 @@ def test_deep_merge_replaces_lists_and_scalars_by_objects() -> None:
     merged = deep_merge(base, {"tags": ["c"], "address": {"city": "Lyon"}, "score": 5})
 
     assert merged == {"tags": ["c"], "address": {"city": "Lyon"}, "score": 5}
-
-
-# --- profile_input_parse -------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_parse_reports_every_bad_field_with_a_pointer() -> None:
-    with pytest.raises(InvalidInput) as error:
-        profile_input_parse(
-            namespace="email",
-            value="not-an-email",
-            data={
-                "identities": [{"namespace": "nope", "value": "1"}, "x"],
-                "attributes": [],
-                "locale": "english",
-                "timeZone": "America",
-                "consent": {"fax": "opted_in", "sms": "yes"},
-                "consentSource": "",
-            },
-        )
-
-    assert error.value.errors == [
-        FieldError(
-            "/identity/value",
-            "“not-an-email” is not a valid email address: An email address must have an @-sign.",
-        ),
-        FieldError("/identities/0/namespace", "Unknown identity namespace “nope”."),
-        FieldError("/identities/1", "Each identity is an object {namespace, value}."),
-        FieldError("/attributes", "Attributes must be an object."),
-        FieldError("/locale", "“english” is not a locale such as en or fr-CA."),
-        FieldError("/timeZone", "“America” is not an IANA time zone such as Europe/Paris."),
-        FieldError("/consent/fax", "Consent channels are email, sms and push."),
-        FieldError("/consent/sms", "Consent is opted_in, opted_out or unknown."),
-        FieldError("/consentSource", "The consent source is a text of 1 to 120 characters."),
-    ]
-    assert Profile.objects.count() == 0
-
-
-@pytest.mark.django_db
-def test_parse_refuses_deep_or_nul_attributes_and_non_list_identities() -> None:
-    deep: dict[str, Any] = {}
-    node = deep
-    for _ in range(500):  # deeper than a recursive walk could handle with two frames a level
-        node["x"] = {}
-        node = node["x"]
-
-    with pytest.raises(InvalidInput) as error:
-        profile_input_parse(
-            namespace="email", value="ana@example.com", data={"attributes": deep, "identities": 5}
-        )
-    with pytest.raises(InvalidInput) as nul:
-        profile_input_parse(
-            namespace="email", value="ana@example.com", data={"attributes": {"a": ["x\x00"]}}
-        )
-
-    assert error.value.errors == [
-        FieldError("/identities", "Identities are a list of {namespace, value}."),
-        FieldError("/attributes", "Attributes nest deeper than 20 levels."),
-    ]
-    assert nul.value.errors == [
-        FieldError("/attributes", "Attributes may not contain NUL characters.")
-    ]
 
 
 # --- profile_upsert ------------------------------------------------------------------
@@ -248,21 +185,6 @@ def test_upsert_with_identities_of_two_profiles_is_a_conflict() -> None:
     ana.refresh_from_db()
     assert ana.attributes == {"n": 1}
     assert (Profile.objects.count(), Identity.objects.count()) == (2, 2)
-
-
-# --- profile_resolve -----------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_resolve_normalises_the_value() -> None:
-    profile, _ = upsert("phone", "+14165550100")
-
-    assert profile_resolve(namespace="phone", value="(416) 555-0100") == profile
-    assert profile_resolve(namespace="phone", value="+14165550199") is None
-    assert profile_resolve(namespace="phone", value="not a number") is None
-    with pytest.raises(InvalidInput) as error:
-        profile_resolve(namespace="fax", value="1")
-    assert error.value.code == "unknown_namespace"
 
 
 # --- profile_merge -------------------------------------------------------------------

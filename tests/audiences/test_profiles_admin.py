@@ -19,7 +19,8 @@ from audiences.models import (
     PushRegistration,
     Suppression,
 )
-from audiences.services.profiles import profile_input_parse, profile_upsert
+from audiences.profile_input import profile_input_parse
+from audiences.services.profiles import profile_upsert
 
 CHANGELIST = reverse("admin:audiences_profile_changelist")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,31 +11,19 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audiences.api.profiles import MAX_BATCH_PROFILES
+from audiences.api.profile_serializers import MAX_BATCH_PROFILES
 from audiences.models import Consent, Identity, Profile, PushRegistration
-from core.apikeys import api_key_create
 from tests.api.conftest import iso, problem
+from tests.conftest import ApiClientFactory
 from tests.factories import UserFactory
 
-ClientFactory = Callable[..., APIClient]
 ANA = "/api/v1/profiles/email/ana@example.com"
 BATCH = "/api/v1/profiles:batch"
 
 
 @pytest.fixture
-def client_with_scopes(db: None) -> ClientFactory:
-    def make(*scopes: str) -> APIClient:
-        _key, secret = api_key_create(name="profiles key", scopes=scopes, access_labels=())
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-        return client
-
-    return make
-
-
-@pytest.fixture
-def writer(client_with_scopes: ClientFactory) -> APIClient:
-    return client_with_scopes("profiles:read", "profiles:write")
+def writer(api_client: ApiClientFactory) -> APIClient:
+    return api_client("profiles:read", "profiles:write")
 
 
 def expected_profile(profile: Profile, **overrides: Any) -> dict[str, Any]:
@@ -256,10 +243,10 @@ def test_put_with_identities_of_two_profiles_is_409(writer: APIClient) -> None:
 
 
 def test_get_finds_the_profile_by_any_spelling(
-    writer: APIClient, client_with_scopes: ClientFactory
+    writer: APIClient, api_client: ApiClientFactory
 ) -> None:
     writer.put(ANA, {"attributes": {"a": 1}}, format="json")
-    reader = client_with_scopes("profiles:read")
+    reader = api_client("profiles:read")
 
     with CaptureQueriesContext(connection) as queries:
         response = reader.get("/api/v1/profiles/email/ANA@Example.com")
@@ -293,7 +280,36 @@ def test_get_with_invalid_value_is_400_and_unknown_namespace_404(writer: APIClie
         {"pointer": "/identity/value", "detail": "“abc” is not a phone number."}
     ]
     assert unknown.status_code == 404
-    assert unknown.json()["code"] == "unknown_namespace"
+    assert unknown.json() == problem(
+        404,
+        "unknown_namespace",
+        "Unknown identity namespace “fax”.",
+        [{"pointer": "/identity/namespace", "detail": "Unknown identity namespace “fax”."}],
+    )
+
+
+def test_delete_answers_like_get_for_an_unknown_namespace_invalid_value_or_nobody(
+    writer: APIClient,
+) -> None:
+    writer.put(ANA, {}, format="json")
+
+    unknown = writer.delete("/api/v1/profiles/fax/abc")
+    invalid = writer.delete("/api/v1/profiles/phone/abc")
+    nobody = writer.delete("/api/v1/profiles/email/Nobody@Example.com")
+
+    fax = "Unknown identity namespace “fax”."
+    assert (unknown.status_code, invalid.status_code, nobody.status_code) == (404, 400, 404)
+    assert unknown.json() == problem(
+        404, "unknown_namespace", fax, [{"pointer": "/identity/namespace", "detail": fax}]
+    )
+    abc = "“abc” is not a phone number."
+    assert invalid.json() == problem(
+        400, "validation_error", abc, [{"pointer": "/identity/value", "detail": abc}]
+    )
+    assert nobody.json() == problem(
+        404, "not_found", "No profile has the identity email “nobody@example.com”."
+    )
+    assert Profile.objects.count() == 1
 
 
 def test_delete_erases_the_profile(writer: APIClient) -> None:
@@ -340,9 +356,9 @@ def test_no_key_is_401(db: None) -> None:
         ("post", BATCH, "profiles:write"),
     ],
 )
-def test_scopes(client_with_scopes: ClientFactory, method: str, path: str, scope: str) -> None:
+def test_scopes(api_client: ApiClientFactory, method: str, path: str, scope: str) -> None:
     other = "profiles:write" if scope == "profiles:read" else "profiles:read"
-    client = client_with_scopes("campaigns:read", other)
+    client = api_client("campaigns:read", other)
 
     response = getattr(client, method)(path, {"profiles": []}, format="json")
 

@@ -13,7 +13,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from audiences.models import Audience, Profile
-from audiences.services.profiles import profile_input_parse, profile_upsert
+from audiences.profile_input import profile_input_parse
+from audiences.services.profiles import profile_upsert
 from campaigns.models import Campaign
 from tests.factories import CampaignFactory
 

@@ -89,6 +89,7 @@ def test_every_bad_field_is_reported_with_its_pointer_and_nothing_is_written() -
         ),
         ("/throttle/ratePerSecond", "Ensure this value is less than or equal to 2000."),
     }
+    assert caught.value.message == "Some fields are not valid."
     assert Campaign.objects.count() == 0
     assert CampaignContent.objects.count() == 0
 

@@ -1,0 +1,111 @@
+"""Profile selectors: the one resolver from an identity to a profile, and its relations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audiences.models import IdentityNamespace, Profile, PushRegistration
+from audiences.profile_input import profile_input_parse
+from audiences.selectors import (
+    ProfileNotFound,
+    UnknownNamespace,
+    identity_namespace_get,
+    profile_resolve,
+    profile_with_relations,
+)
+from audiences.services.profiles import profile_upsert
+from core.errors import FieldError, InvalidInput
+
+pytestmark = pytest.mark.django_db
+
+
+def upsert(namespace: str, value: str, **data: Any) -> Profile:
+    profile, _created = profile_upsert(
+        data=profile_input_parse(namespace=namespace, value=value, data=data)
+    )
+    return profile
+
+
+def test_resolve_normalises_the_value() -> None:
+    profile = upsert("phone", "+14165550100")
+
+    found = profile_resolve(namespace="phone", value="(416) 555-0100")
+
+    assert found == profile
+
+
+def test_resolve_with_a_namespace_object_reads_only_the_identity() -> None:
+    profile = upsert("email", "ana@example.com")
+    email = IdentityNamespace.objects.get(code="email")
+
+    with CaptureQueriesContext(connection) as queries:
+        found = profile_resolve(namespace=email, value="ANA@example.com")
+
+    assert found == profile
+    assert len(queries) == 1  # the identity joined with its profile
+
+
+def test_resolve_an_identity_nobody_has_is_profile_not_found() -> None:
+    upsert("phone", "+14165550100")
+
+    with pytest.raises(ProfileNotFound) as error:
+        profile_resolve(namespace="phone", value="(416) 555-0199")
+
+    assert (error.value.code, error.value.status, error.value.errors) == ("not_found", 404, [])
+    assert error.value.message == "No profile has the identity phone “+14165550199”."
+
+
+def test_resolve_an_invalid_value_points_at_it() -> None:
+    with pytest.raises(InvalidInput) as error:
+        profile_resolve(namespace="phone", value="not a number", at="/recipients/2")
+
+    assert (error.value.code, error.value.status) == ("validation_error", 400)
+    assert error.value.message == "“not a number” is not a phone number."
+    assert error.value.errors == [
+        FieldError("/recipients/2/value", "“not a number” is not a phone number.")
+    ]
+    assert Profile.objects.count() == 0
+
+
+def test_resolve_an_unknown_namespace_points_at_it() -> None:
+    with pytest.raises(UnknownNamespace) as error:
+        profile_resolve(namespace="fax", value="1")
+
+    assert (error.value.code, error.value.status) == ("unknown_namespace", 400)
+    assert error.value.errors == [FieldError("/namespace", "Unknown identity namespace “fax”.")]
+
+
+def test_identity_namespace_get_finds_by_code_or_points_at_the_field() -> None:
+    assert identity_namespace_get("crm_id").code == "crm_id"
+    with pytest.raises(UnknownNamespace) as error:
+        identity_namespace_get("fax", at="/audience/identityNamespace")
+
+    assert error.value.message == "Unknown identity namespace “fax”."
+    assert error.value.errors == [
+        FieldError("/audience/identityNamespace", "Unknown identity namespace “fax”.")
+    ]
+
+
+def test_with_relations_reads_identities_push_and_consent_in_four_queries() -> None:
+    profile = upsert(
+        "email",
+        "ana@example.com",
+        identities=[{"namespace": "phone", "value": "+14165550100"}],
+        consent={"email": "opted_in"},
+    )
+    PushRegistration.objects.create(profile=profile, app_id="app", platform="ios", token="t1")
+
+    with CaptureQueriesContext(connection) as queries:
+        loaded = profile_with_relations(profile)
+        identities = sorted((i.namespace.code, i.value) for i in loaded.identities.all())
+        tokens = [push.token for push in loaded.push_registrations.all()]
+        consents = {c.channel: c.status for c in loaded.consents.all()}
+
+    assert len(queries) == 4  # the profile, then identities with namespaces, push, consent
+    assert identities == [("email", "ana@example.com"), ("phone", "+14165550100")]
+    assert tokens == ["t1"]
+    assert consents == {"email": "opted_in"}
