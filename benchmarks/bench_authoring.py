@@ -29,7 +29,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from campaigns.liquid import _parse_cached, template_parse, template_render  # noqa: E402
-from campaigns.models import ChannelConfiguration
+from campaigns.models import ChannelConfiguration  # noqa: E402
 from campaigns.preview import campaign_preview  # noqa: E402
 from campaigns.review import campaign_review  # noqa: E402
 from campaigns.services.authoring import campaign_create  # noqa: E402

@@ -28,7 +28,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from audiences.models import Profile
+from audiences.models import Profile  # noqa: E402
 from core.apikeys import api_key_create  # noqa: E402
 
 N = 1000
