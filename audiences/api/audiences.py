@@ -26,7 +26,7 @@ from audiences.services.audiences import (
 from campaigns.api.access import Access, HasAccess
 from campaigns.api.common import problems
 from campaigns.api.pagination import PageQuerySerializer, page_serializer, paginate
-from campaigns.api.serializers import ProblemSerializer, StrictCharField
+from campaigns.api.serializers import ClosedSerializer, ProblemSerializer, StrictCharField
 from config.problems import PROBLEM_CONTENT_TYPE
 
 READ_AUDIENCES = Access("profiles:read", "audiences.view_audience")
@@ -103,7 +103,7 @@ class AudienceCollectionApi(APIView):
         class Meta:
             ref_name = "AudienceFilter"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ClosedSerializer):
         name = StrictCharField(max_length=MAX_NAME_LENGTH)
         description = StrictCharField(required=False, allow_blank=True, default="")
         kind = serializers.ChoiceField(choices=Audience.Kind.choices)
@@ -202,7 +202,7 @@ class AudienceEstimateApi(APIView):
         return Response(data)
 
 
-class IdentityInputSerializer(serializers.Serializer):
+class IdentityInputSerializer(ClosedSerializer):
     namespace = StrictCharField(max_length=64)
     value = StrictCharField(max_length=320)
 
@@ -214,7 +214,7 @@ class AudienceMembersApi(APIView):
     permission_classes = [HasAccess]
     access = {"POST": CHANGE_AUDIENCES}
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ClosedSerializer):
         identities = serializers.ListField(
             child=IdentityInputSerializer(),
             min_length=1,
