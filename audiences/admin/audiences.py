@@ -9,8 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -239,7 +238,11 @@ class AudienceAdmin(admin.ModelAdmin[Audience]):
 
     def members_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Add (or remove) the members listed in an uploaded CSV file, then back to the audience."""
-        audience = get_object_or_404(Audience, pk=object_id)
+        # get_object answers None for an id that is not a UUID, where a lookup by pk
+        # would raise ValidationError (a 500).
+        audience = self.get_object(request, object_id)
+        if audience is None:
+            raise Http404(gettext("No such audience."))
         if not self.has_change_permission(request, audience):
             raise PermissionDenied
         change_url = reverse("admin:audiences_audience_change", args=[audience.pk])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -137,29 +136,31 @@ class ProfileImportAdmin(admin.ModelAdmin[ProfileImport]):
     # --- extra views ------------------------------------------------------------------------
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
+        # <str:>, not <uuid:>: with the uuid converter a malformed id fell through to the
+        # admin's catch-all and was redirected twice instead of answering 404.
         extra = [
             path(
-                "<uuid:import_id>/status/",
+                "<str:import_id>/status/",
                 wrap(self.status_view),
                 name="audiences_profileimport_status",
             ),
             path(
-                "<uuid:import_id>/rejected/",
+                "<str:import_id>/rejected/",
                 wrap(self.rejected_view),
                 name="audiences_profileimport_rejected",
             ),
         ]
         return extra + super().get_urls()
 
-    def _visible(self, request: HttpRequest, import_id: uuid.UUID) -> ProfileImport:
+    def _visible(self, request: HttpRequest, import_id: str) -> ProfileImport:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        found = ProfileImport.objects.filter(pk=import_id).first()
+        found = self.get_object(request, import_id)  # None for a malformed id too
         if found is None:
             raise Http404(gettext("No such import."))
         return found
 
-    def status_view(self, request: HttpRequest, import_id: uuid.UUID) -> JsonResponse:
+    def status_view(self, request: HttpRequest, import_id: str) -> JsonResponse:
         """What the progress bar polls every second while the import runs."""
         found = self._visible(request, import_id)
         return JsonResponse(
@@ -177,7 +178,7 @@ class ProfileImportAdmin(admin.ModelAdmin[ProfileImport]):
             }
         )
 
-    def rejected_view(self, request: HttpRequest, import_id: uuid.UUID) -> FileResponse:
+    def rejected_view(self, request: HttpRequest, import_id: str) -> FileResponse:
         """The rejected rows as a CSV attachment; personal data, so only for who may view imports."""
         found = self._visible(request, import_id)
         if not found.rejected_file:

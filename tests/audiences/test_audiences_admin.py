@@ -217,3 +217,19 @@ def test_change_rules_of_an_existing_audience(staff: Client) -> None:
     assert response.status_code == 302
     audience.refresh_from_db()
     assert (audience.name, audience.description, audience.rules) == ("R2", "d", new_rules)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_members_page_with_a_malformed_id_is_404(staff: Client, method: str) -> None:
+    # given a static audience with no members, and a profile the CSV names
+    make_people()
+    Audience.objects.create(name="Static", kind=Audience.Kind.STATIC)
+    url = reverse("admin:audiences_audience_members", args=["not-a-uuid"])
+    upload = SimpleUploadedFile("m.csv", b"ana@example.com\n", content_type="text/csv")
+
+    # when the members page is asked for with an id that is not a UUID
+    response = getattr(staff, method)(url, {"file": upload, "namespace": "email"})
+
+    # then it is not found, and no member was added
+    assert response.status_code == 404
+    assert AudienceMember.objects.count() == 0

@@ -221,3 +221,18 @@ def test_bad_file_fails_the_import_in_words(admin_client_: Client) -> None:
         reverse("admin:audiences_profileimport_rejected", args=[profile_import.pk])
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name", ["admin:audiences_profileimport_status", "admin:audiences_profileimport_rejected"]
+)
+def test_a_malformed_import_id_is_404(admin_client_: Client, name: str) -> None:
+    # given an import with rejected rows
+    profile_import = queued_import()
+    tasks.profile_import_run_task(str(profile_import.pk))
+
+    # when its progress or its rejected rows are asked for with an id that is not a UUID
+    response = admin_client_.get(reverse(name, args=["not-a-uuid"]))
+
+    # then it is not found (not a redirect to a change page that does not exist)
+    assert response.status_code == 404

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.test import Client
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -308,3 +308,28 @@ class TestFourEyes:
 
         campaign.refresh_from_db()
         assert campaign.status == Status.DRAFT
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", reverse_lazy("admin:campaigns_campaign_review", args=["not-a-uuid"])),
+        ("post", reverse_lazy("admin:campaigns_campaign_preview", args=["not-a-uuid"])),
+        ("post", reverse_lazy("admin:campaigns_campaign_action", args=["not-a-uuid", "activate"])),
+        ("post", reverse_lazy("admin:campaigns_campaign_action", args=["not-a-uuid", "stop"])),
+    ],
+)
+def test_a_malformed_campaign_id_in_an_extra_page_is_404(
+    admin_client: Client, method: str, url: str
+) -> None:
+    # given a campaign, so that a lookup that ignored the id would find something
+    campaign = CampaignFactory.create()
+
+    # when a page of the campaign admin is asked for with an id that is not a UUID
+    response = getattr(admin_client, method)(url)
+
+    # then it is not found, and nothing happened
+    assert response.status_code == 404
+    assert Campaign.objects.get().status == Status.DRAFT
+    assert campaign.versions.count() == 0
+    assert AuditEvent.objects.count() == 0
