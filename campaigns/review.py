@@ -13,7 +13,7 @@ from typing import Literal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audiences.selectors import audience_estimate
+from audiences.selectors import audience_is_empty
 from campaigns import limits
 from campaigns.liquid import template_check
 from campaigns.models import CONTENT_PARTS, Campaign, CampaignContent, Category, Channel
@@ -238,7 +238,7 @@ def _check_audience(campaign: Campaign, result: ReviewResult) -> None:
             _("A marketing campaign needs an audience: choose who it goes to."),
             "/audience/audienceId",
         )
-    elif audience_estimate(campaign.audience) == 0:
+    elif audience_is_empty(campaign.audience):  # EXISTS, not COUNT: activation holds a lock
         result.add(
             "warning",
             "audience_empty",
