@@ -45,6 +45,39 @@
     }
   }
 
+  // The review page's "Go to field" links end in "#field-<name>" or
+  // "#field-contents-<n>-<part>" (campaigns/admin/views.py field_anchor). Django gives
+  // the rows only a "field-<name>" class, so name them, then scroll to and mark the row.
+  function nameRows() {
+    document.querySelectorAll("#clarion-steps .form-row, #clarion-steps .fieldBox").forEach(function (row) {
+      const names = Array.from(row.classList).filter(function (name) {
+        return name.startsWith("field-");
+      });
+      if (names.length !== 1) {
+        return; // a line of several fields: each of its boxes is named instead
+      }
+      const inline = row.closest(".inline-related[id]");
+      if (inline && inline.id.endsWith("-empty")) {
+        return; // the template Django copies for "Add another"
+      }
+      row.id = inline ? "field-" + inline.id + "-" + names[0].slice("field-".length) : names[0];
+    });
+  }
+
+  function showTarget() {
+    document.querySelectorAll(".clarion-targeted").forEach(function (element) {
+      element.classList.remove("clarion-targeted");
+    });
+    const id = decodeURIComponent(window.location.hash.slice(1));
+    const row = id ? document.getElementById(id) : null;
+    if (!row) {
+      return;
+    }
+    row.hidden = false;
+    row.classList.add("clarion-targeted");
+    row.scrollIntoView({ block: "center" });
+  }
+
   function csrfToken() {
     const input = document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
@@ -137,6 +170,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     applyChannel();
+    nameRows();
+    showTarget();
+    window.addEventListener("hashchange", showTarget);
     ["id_channel", "id_category"].forEach(function (id) {
       const select = document.getElementById(id);
       if (select) {
