@@ -15,7 +15,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, AudienceMember, Consent, Identity, IdentityNamespace
-from audiences.rule_parsing import FIXED_FIELDS, OPERATOR_LABELS, OPERATORS_BY_KIND
+from audiences.rule_parsing import (
+    EMPTY_VALUE_MESSAGE,
+    FIXED_FIELDS,
+    OPERATOR_LABELS,
+    OPERATORS_BY_KIND,
+)
 from audiences.rules import rules_clean
 from audiences.selectors import audience_estimate, audience_sample
 from audiences.services.audiences import (
@@ -49,6 +54,7 @@ def rule_builder_config() -> dict[str, Any]:
             "kind": "attribute",
             "free": True,
             "placeholder": gettext("path, e.g. plan.tier"),
+            "missing": gettext("Give the attribute's path, e.g. plan.tier."),
         },
         *(
             {"value": name, "label": str(FIELD_LABELS[name]), "kind": kind, "free": False}
@@ -60,6 +66,7 @@ def rule_builder_config() -> dict[str, Any]:
             "kind": "identity",
             "free": True,
             "placeholder": gettext("namespace"),
+            "missing": gettext("Give the identity namespace, e.g. email."),
             "options": list(IdentityNamespace.objects.values_list("code", flat=True)),
         },
     ]
@@ -83,6 +90,7 @@ def rule_builder_config() -> dict[str, Any]:
             "datePlaceholder": gettext("2024-05-01 or 2024-05-01T09:30:00Z"),
             "showJson": gettext("Show the rules as JSON"),
             "empty": gettext("No conditions yet: add one."),
+            "valueMissing": str(EMPTY_VALUE_MESSAGE),
         },
     }
 

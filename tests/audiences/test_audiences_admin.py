@@ -86,6 +86,40 @@ def test_invalid_rules_are_shown_in_words(staff: Client) -> None:
     assert Audience.objects.count() == 0
 
 
+def test_an_empty_value_is_refused_at_its_condition(staff: Client) -> None:
+    # given a rule-based audience
+    audience = Audience.objects.create(name="Paris", kind="rules", rules=RULES)
+
+    # when its rules are saved with a condition whose value is empty
+    rules = {
+        "combinator": "and",
+        "conditions": [
+            {"field": "locale", "operator": "exists"},
+            {"field": "attributes.city", "operator": "equals", "value": ""},
+        ],
+    }
+    response = staff.post(
+        reverse("admin:audiences_audience_change", args=[audience.pk]),
+        {"name": "Paris", "description": "", "rules": json.dumps(rules)},
+    )
+
+    # then the form says so at that condition, and the stored rules are unchanged
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["rules"] == [
+        "Condition 2 › value: Give a value: an empty one would match nothing. For profiles "
+        "without a value, use “does not exist”."
+    ]
+    assert response.context["rule_errors"] == [
+        {
+            "pointer": "/rules/conditions/1/value",
+            "detail": "Give a value: an empty one would match nothing. For profiles without a "
+            "value, use “does not exist”.",
+        }
+    ]
+    audience.refresh_from_db()
+    assert audience.rules == RULES
+
+
 def test_change_page_shows_estimate_and_sample(staff: Client) -> None:
     # given
     people = make_people()

@@ -150,6 +150,30 @@ def test_create_rejects_unknown_fields_with_a_pointer_each(writer: APIClient) ->
     assert Audience.objects.count() == 0
 
 
+def test_create_refuses_a_condition_with_an_empty_value(writer: APIClient) -> None:
+    rules = {
+        "combinator": "or",
+        "conditions": [
+            {"field": "attributes.city", "operator": "equals", "value": "Paris"},
+            {"field": "attributes.tier", "operator": "equals", "value": ""},
+        ],
+    }
+
+    response = writer.post(
+        "/api/v1/audiences", {"name": "R", "kind": "rules", "rules": rules}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "pointer": "/rules/conditions/1/value",
+            "detail": "Give a value: an empty one would match nothing. For profiles without "
+            "a value, use “does not exist”.",
+        }
+    ]
+    assert Audience.objects.count() == 0
+
+
 def test_create_rejects_a_taken_name(writer: APIClient) -> None:
     Audience.objects.create(name="Taken", kind="static")
     response = writer.post("/api/v1/audiences", {"name": "Taken", "kind": "static"}, format="json")
