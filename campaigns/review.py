@@ -18,6 +18,7 @@ from campaigns import limits
 from campaigns.liquid import template_check
 from campaigns.models import CONTENT_PARTS, Campaign, CampaignContent, Category, Channel
 from campaigns.sms import sms_segments
+from config.errors import ClarionError
 from config.problems import pointer
 
 Severity = Literal["error", "warning"]
@@ -238,7 +239,24 @@ def _check_audience(campaign: Campaign, result: ReviewResult) -> None:
             _("A marketing campaign needs an audience: choose who it goes to."),
             "/audience/audienceId",
         )
-    elif audience_is_empty(campaign.audience):  # EXISTS, not COUNT: activation holds a lock
+        return
+    try:
+        empty = audience_is_empty(campaign.audience)  # EXISTS, not COUNT: activation holds a lock
+    except ClarionError as error:
+        # Rules stored before the language refused them (an empty value, say) cannot be
+        # read: an error to fix in the audience, not a crash of the review.
+        result.add(
+            "error",
+            "audience_rules_invalid",
+            _("The audience “%(name)s” has rules to fix before it can be used: %(problem)s")
+            % {
+                "name": campaign.audience.name,
+                "problem": "; ".join(e.detail for e in error.errors) or error.message,
+            },
+            "/audience/audienceId",
+        )
+        return
+    if empty:
         result.add(
             "warning",
             "audience_empty",
