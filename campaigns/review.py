@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 from audiences.selectors import audience_is_empty
 from campaigns import limits
 from campaigns.liquid import template_check
-from campaigns.models import CONTENT_PARTS, Campaign, CampaignContent, Category, Channel
+from campaigns.models import (
+    CONTENT_PARTS,
+    TRACKING_BY_CHANNEL,
+    Campaign,
+    CampaignContent,
+    Category,
+    Channel,
+)
 from campaigns.sms import sms_segments
 from config.errors import ClarionError
 from config.problems import pointer
@@ -268,15 +275,16 @@ def _check_audience(campaign: Campaign, result: ReviewResult) -> None:
 def _check_tracking(
     campaign: Campaign, contents: list[CampaignContent], result: ReviewResult
 ) -> None:
+    supported = TRACKING_BY_CHANNEL[campaign.channel]
     has_html = any(c.html.strip() for c in contents)
-    if campaign.channel == Channel.EMAIL and campaign.track_opens and not has_html:
+    if "opens" in supported and campaign.track_opens and not has_html:
         result.add(
             "warning",
             "tracking_opens_without_html",
             _("Open tracking needs an HTML body; text-only emails cannot be counted as opened."),
             "/tracking/opens",
         )
-    if not campaign.track_clicks or campaign.channel == Channel.PUSH:
+    if not campaign.track_clicks or "clicks" not in supported:
         return
     if campaign.channel == Channel.EMAIL:
         has_link = any(_LINK.search(c.html) or _URL.search(c.text) for c in contents)

@@ -24,6 +24,7 @@ from campaigns.admin.forms import CampaignContentForm, CampaignForm
 from campaigns.audit import audit_record
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
 from campaigns.models import (
+    TRACKING_BY_CHANNEL,
     Campaign,
     CampaignContent,
     Status,
@@ -319,6 +320,7 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     ) -> HttpResponse:
         if obj is not None:
             context.update(self._campaign_context(request, obj))
+        context["channel_tracking"] = TRACKING_BY_CHANNEL  # campaign.js hides what is not
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _campaign_context(self, request: HttpRequest, obj: Campaign) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from campaigns.models.access import AccessLabel, ApiKey, Tag
 from campaigns.models.audit import AuditEvent
 from campaigns.models.campaign import (
     CONTENT_PARTS,
+    TRACKING_BY_CHANNEL,
     Campaign,
     CampaignContent,
     CampaignVersion,
@@ -15,6 +16,7 @@ from campaigns.models.channel import ChannelConfiguration
 
 __all__ = [
     "CONTENT_PARTS",
+    "TRACKING_BY_CHANNEL",
     "AccessLabel",
     "ApiKey",
     "AuditEvent",

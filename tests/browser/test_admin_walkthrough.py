@@ -13,7 +13,12 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from campaigns.models import Campaign, Status
-from tests.factories import CampaignFactory, ChannelConfigurationFactory
+from tests.factories import (
+    CampaignFactory,
+    ChannelConfigurationFactory,
+    PushConfigurationFactory,
+    SmsConfigurationFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -191,3 +196,42 @@ def test_review_errors_block_activation_and_lead_to_their_fields(
     assert response.ok
     campaign.refresh_from_db()
     assert campaign.status == Status.DRAFT
+
+
+def test_the_action_step_follows_the_chosen_channel(page: Page, live_server: LiveServer) -> None:
+    ChannelConfigurationFactory.create(name="Shop email")
+    SmsConfigurationFactory.create(name="Shop SMS")
+    PushConfigurationFactory.create(name="Shop app")
+    _log_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
+    configuration = page.locator("#id_channel_configuration option")
+    opens = page.locator(".fieldBox.field-track_opens")
+    clicks = page.locator(".fieldBox.field-track_clicks")
+
+    # Email: its sender only, opens and clicks.
+    expect(configuration).to_have_text(["---------", "Shop email (Email)"])
+    expect(opens).to_be_visible()
+    expect(clicks).to_be_visible()
+    page.select_option("#id_channel_configuration", label="Shop email (Email)")
+
+    # SMS: the SMS sender replaces it (the email one is no longer chosen); clicks only.
+    page.select_option("#id_channel", "sms")
+    expect(configuration).to_have_text(["---------", "Shop SMS (SMS)"])
+    expect(page.locator("#id_channel_configuration")).to_have_value("")
+    expect(opens).to_be_hidden()
+    expect(page.locator(".field-track_opens .help").first).to_be_hidden()
+    expect(clicks).to_be_visible()
+
+    # Push: the app, and no tracking at all.
+    page.select_option("#id_channel", "push")
+    expect(configuration).to_have_text(["---------", "Shop app (Push)"])
+    expect(page.locator(".form-row.field-track_opens")).to_be_hidden()
+
+    # Sender, namespace and audience can be added or edited here, not deleted.
+    for name in ("channel_configuration", "identity_namespace", "audience"):
+        expect(page.locator(f"#add_id_{name}")).to_have_count(1)  # audience: marketing only
+        expect(page.locator(f"#delete_id_{name}")).to_have_count(0)
+    page.select_option("#id_channel", "sms")
+    page.locator("fieldset:has(#fieldset-0-1-heading)").screenshot(
+        path=str(SCREENSHOTS / "campaign-action-sms.png")
+    )

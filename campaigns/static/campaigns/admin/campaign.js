@@ -31,13 +31,57 @@
     });
   }
 
+  // What each channel can track comes from the server (TRACKING_BY_CHANNEL).
+  function trackingOf(channel) {
+    const node = document.getElementById("clarion-channel-tracking");
+    const tracking = node ? JSON.parse(node.textContent) : {};
+    return tracking[channel] || [];
+  }
+
+  function applyTracking(channel) {
+    const supported = trackingOf(channel);
+    ["opens", "clicks"].forEach(function (option) {
+      // The box and its help text, so no help is left under a hidden option.
+      document.querySelectorAll(".fieldBox.field-track_" + option).forEach(function (box) {
+        box.parentElement.hidden = !supported.includes(option);
+      });
+    });
+    document.querySelectorAll(".form-row.field-track_opens").forEach(function (row) {
+      row.hidden = supported.length === 0;
+    });
+  }
+
+  // Refill the channel configuration select with the chosen channel's configurations
+  // (data-options, from the form); the server refuses another channel's anyway.
+  function applyConfigurations(channel) {
+    const select = document.getElementById("id_channel_configuration");
+    if (!select || !select.dataset.options) {
+      return;
+    }
+    const options = JSON.parse(select.dataset.options)[channel] || [];
+    const chosen = select.value;
+    const blank = Array.from(select.options).find(function (option) {
+      return option.value === "";
+    });
+    select.replaceChildren();
+    if (blank) {
+      select.appendChild(blank);
+    }
+    options.forEach(function ([value, label]) {
+      select.appendChild(new Option(label, value, false, value === chosen));
+    });
+    if (select.value !== chosen) {
+      select.dispatchEvent(new Event("change", { bubbles: true })); // the edit link follows
+    }
+  }
+
   function applyChannel() {
     const channel = currentChannel();
     const parts = CHANNEL_PARTS[channel] || ALL_PARTS;
     ALL_PARTS.forEach(function (part) {
       setShown(".campaign-contents .form-row.field-" + part, parts.includes(part));
     });
-    setShown(".fieldBox.field-track_opens", channel === "email");
+    applyTracking(channel);
     const category = currentCategory();
     if (category) {
       setShown(".form-row.field-create_new_profiles", category === "transactional");
@@ -179,6 +223,12 @@
         select.addEventListener("change", applyChannel);
       }
     });
+    const channelSelect = document.getElementById("id_channel");
+    if (channelSelect) {
+      channelSelect.addEventListener("change", function () {
+        applyConfigurations(channelSelect.value);
+      });
+    }
     document.addEventListener("formset:added", applyChannel);
     const button = document.getElementById("clarion-preview-button");
     if (button) {
