@@ -9,7 +9,10 @@ CSV (a header row): the column named like the namespace (``email``) is the
 identity; ``locale``, ``timeZone``, ``consent.email|sms|push`` and
 ``identities.<namespace>`` have their API meaning; every other column is an
 attribute, dotted names nesting (``loyalty.tier`` -> ``{"loyalty": {"tier": ...}}``).
-Empty cells are skipped. JSON lines: each line is an upsert body as in
+Empty cells are skipped. Consent takes ``opted_in``, ``opted_out`` or
+``unknown``, and, as spreadsheets say it, ``yes``/``true``/``1`` (opted in)
+and ``no``/``false``/``0`` (opted out), in any case; so does a JSON line's
+``consent``. JSON lines: each line is an upsert body as in
 ``PUT /api/v1/profiles/{namespace}/{value}`` plus the identity under the
 namespace code, ``identity`` or ``value``.
 """
@@ -26,6 +29,7 @@ from typing import IO, Any, BinaryIO
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from audiences.consent_values import consent_status_parse, consent_values_text
 from audiences.models import Audience, AudienceMember, IdentityNamespace
 from audiences.profile_input import ProfileInput, profile_input_parse
 from audiences.services.bulk import profile_upsert_many
@@ -41,6 +45,14 @@ JSONL_FIELDS = {"attributes", "locale", "timeZone", "identities", "consent"}
 CONSENT_SOURCE = "import"
 # Tables an import fills; their planner statistics are refreshed as they grow (see below).
 ANALYZED_TABLES = ("audiences_profile", "audiences_identity", "audiences_consent")
+
+
+def _consent_error(channel: str, value: object) -> str:
+    return _("“%(value)s” is not a consent value for %(channel)s: use %(values)s.") % {
+        "value": value,
+        "channel": channel,
+        "values": consent_values_text(),
+    }
 
 
 def import_format_guess(name: str) -> str:
@@ -252,6 +264,7 @@ def _csv_records(
             continue
         value = ""
         data: dict[str, Any] = {}
+        reasons: list[str] = []
         for (kind, detail), cell in zip(columns, cells, strict=True):
             if kind == "identity":
                 value = cell
@@ -263,11 +276,18 @@ def _csv_records(
                     node = node.setdefault(segment, {})
                 node[detail[-1]] = cell
             elif kind == "consent":
-                data.setdefault("consent", {})[detail] = cell.strip()
+                status = consent_status_parse(cell)
+                if status is None:
+                    reasons.append(_consent_error(detail, cell))
+                else:
+                    data.setdefault("consent", {})[detail] = status
             elif kind == "identities":
                 data.setdefault("identities", []).append({"namespace": detail, "value": cell})
             else:
                 data[kind] = cell.strip()
+        if reasons:
+            yield _Record(start, raw, reason="; ".join(reasons))
+            continue
         yield _parse(namespace, value, data, namespaces, start, raw)
 
 
@@ -304,6 +324,20 @@ def _jsonl_records(
         if unknown:
             yield _Record(line, raw, reason=_("Unknown field “%s”.") % unknown[0])
             continue
+        consent = body.get("consent")
+        if isinstance(consent, dict):
+            reasons: list[str] = []
+            for channel, given in consent.items():
+                # JSON's true/false and 1/0 mean what their text does in a CSV.
+                word = given if isinstance(given, str) else json.dumps(given)
+                status = consent_status_parse(word)
+                if status is None:
+                    reasons.append(_consent_error(channel, word))
+                else:
+                    consent[channel] = status
+            if reasons:
+                yield _Record(line, raw, reason="; ".join(reasons))
+                continue
         yield _parse(namespace, body[key], body, namespaces, line, raw)
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import PurePosixPath
+from typing import Any
 
+from django.core.files.storage import Storage
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from core.channels import Channel, Platform
@@ -260,16 +263,31 @@ class AudienceMember(models.Model):
 
 
 class ProfileImport(models.Model):
-    """One import of a CSV or JSON-lines file, run in the background, with its counts."""
+    """One import of a CSV or JSON-lines file, run in the background, with its counts.
+
+    How it ended is in ``status``: succeeded, succeeded with rejected rows, or
+    failed (``error`` says why; an import whose every row was rejected failed).
+    ``heartbeat_at`` moves after every batch, so a sweep can tell an import
+    whose worker died from a slow one. Deleting an import deletes its files.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIALLY_SUCCEEDED = "partially_succeeded", _("Succeeded with rejected rows")
         FAILED = "failed", _("Failed")
+
+    FINISHED = (Status.SUCCEEDED, Status.PARTIALLY_SUCCEEDED, Status.FAILED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     file = models.FileField(_("file"), upload_to="imports/")
+    original_name = models.CharField(
+        _("file name"),
+        max_length=255,
+        blank=True,
+        help_text=_("The uploaded file's name (the stored copy may be renamed)."),
+    )
     namespace = models.ForeignKey(IdentityNamespace, on_delete=models.PROTECT, related_name="+")
     audience = models.ForeignKey(
         Audience,
@@ -280,7 +298,7 @@ class ProfileImport(models.Model):
         help_text=_("Optional: add every imported profile to this static audience."),
     )
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
     )
     total_bytes = models.BigIntegerField(default=0)
     processed_bytes = models.BigIntegerField(default=0)
@@ -293,6 +311,12 @@ class ProfileImport(models.Model):
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    heartbeat_at = models.DateTimeField(
+        _("last progress"),
+        null=True,
+        blank=True,
+        help_text=_("When the worker running the import last reported progress."),
+    )
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
@@ -301,10 +325,32 @@ class ProfileImport(models.Model):
         verbose_name_plural = _("profile imports")
 
     def __str__(self) -> str:
-        return f"{self.file.name} ({self.get_status_display()})"
+        return f"{self.display_name} ({self.get_status_display()})"
+
+    @property
+    def display_name(self) -> str:
+        """The uploaded file's name; never the storage path (``imports/…``)."""
+        return self.original_name or PurePosixPath(self.file.name or "").name
 
     @property
     def progress_percent(self) -> int:
         if not self.total_bytes:
-            return 100 if self.status == self.Status.SUCCEEDED else 0
+            return 100 if self.status in self.FINISHED else 0
         return min(100, int(100 * self.processed_bytes / self.total_bytes))
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        """Delete the row and, once that is committed, its uploaded and rejected-rows files.
+
+        The files hold personal data; Django leaves a FileField's file behind. They go
+        after the commit so a rolled-back delete keeps them. A queryset's ``delete()``
+        skips this method: delete imports one by one (``profile_imports_delete``).
+        """
+        stored = [(f.storage, f.name) for f in (self.file, self.rejected_file) if f.name]
+        result = super().delete(*args, **kwargs)
+        transaction.on_commit(lambda: _files_delete(stored))
+        return result
+
+
+def _files_delete(stored: list[tuple[Storage, str]]) -> None:
+    for storage, name in stored:
+        storage.delete(name)

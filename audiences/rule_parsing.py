@@ -27,6 +27,13 @@ MAX_TEXT_VALUE = 1000
 
 COMBINATORS = ("and", "or")
 
+# An empty value would be a rule that silently matches nothing (or, negated, everything);
+# "does not exist" is how to ask for profiles without a value. The builder shows the same words.
+EMPTY_VALUE_MESSAGE = gettext_lazy(
+    "Give a value: an empty one would match nothing. For profiles without a value, "
+    "use “does not exist”."
+)
+
 EQUALS = "equals"
 NOT_EQUALS = "not_equals"
 CONTAINS = "contains"
@@ -281,6 +288,9 @@ class _Parser:
             return _INVALID
         if operator == CONTAINS and not value:
             self.error(path, _("Give the text to look for."))
+            return _INVALID
+        if operator != CONTAINS and not value.strip():
+            self.error(path, str(EMPTY_VALUE_MESSAGE))
             return _INVALID
         return value
 

@@ -34,6 +34,15 @@ def audience_estimate(audience: Audience) -> int:
     return audience_profiles(audience).count()
 
 
+def audience_is_empty(audience: Audience) -> bool:
+    """Whether no profile is in ``audience`` now: stops at the first match (``EXISTS``).
+
+    For yes/no questions, such as the review, which runs under the campaign's row lock
+    on activation: a COUNT would read every matching profile while the lock is held.
+    """
+    return not audience_profiles(audience).exists()
+
+
 def audience_sample(audience: Audience, n: int = AUDIENCE_SAMPLE_SIZE) -> list[Profile]:
     """Up to ``n`` profiles of ``audience``, the most recently created first."""
     return list(audience_profiles(audience).order_by("-created_at", "pk")[:n])

@@ -13,13 +13,13 @@ from typing import Literal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audiences.selectors import audience_estimate
+from audiences.selectors import audience_is_empty
 from campaigns import limits
 from campaigns.liquid import template_check
-from campaigns.models import CONTENT_PARTS, Campaign, CampaignContent, Category
+from campaigns.models import CONTENT_PARTS, TRACKING_BY_CHANNEL, Campaign, CampaignContent, Category
 from campaigns.sms import sms_segments
 from core.channels import Channel
-from core.errors import pointer
+from core.errors import ClarionError, pointer
 
 Severity = Literal["error", "warning"]
 _LINK = re.compile(r"""<a\s[^>]*href\s*=\s*["']?\s*(https?:|\{\{)""", re.IGNORECASE)
@@ -239,7 +239,24 @@ def _check_audience(campaign: Campaign, result: ReviewResult) -> None:
             _("A marketing campaign needs an audience: choose who it goes to."),
             "/audience/audienceId",
         )
-    elif audience_estimate(campaign.audience) == 0:
+        return
+    try:
+        empty = audience_is_empty(campaign.audience)  # EXISTS, not COUNT: activation holds a lock
+    except ClarionError as error:
+        # Rules stored before the language refused them (an empty value, say) cannot be
+        # read: an error to fix in the audience, not a crash of the review.
+        result.add(
+            "error",
+            "audience_rules_invalid",
+            _("The audience “%(name)s” has rules to fix before it can be used: %(problem)s")
+            % {
+                "name": campaign.audience.name,
+                "problem": "; ".join(e.detail for e in error.errors) or error.message,
+            },
+            "/audience/audienceId",
+        )
+        return
+    if empty:
         result.add(
             "warning",
             "audience_empty",
@@ -251,15 +268,16 @@ def _check_audience(campaign: Campaign, result: ReviewResult) -> None:
 def _check_tracking(
     campaign: Campaign, contents: list[CampaignContent], result: ReviewResult
 ) -> None:
+    supported = TRACKING_BY_CHANNEL[campaign.channel]
     has_html = any(c.html.strip() for c in contents)
-    if campaign.channel == Channel.EMAIL and campaign.track_opens and not has_html:
+    if "opens" in supported and campaign.track_opens and not has_html:
         result.add(
             "warning",
             "tracking_opens_without_html",
             _("Open tracking needs an HTML body; text-only emails cannot be counted as opened."),
             "/tracking/opens",
         )
-    if not campaign.track_clicks or campaign.channel == Channel.PUSH:
+    if not campaign.track_clicks or "clicks" not in supported:
         return
     if campaign.channel == Channel.EMAIL:
         has_link = any(_LINK.search(c.html) or _URL.search(c.text) for c in contents)

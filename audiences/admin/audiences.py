@@ -9,14 +9,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from audiences.models import Audience, AudienceMember, Consent, Identity, IdentityNamespace
-from audiences.rule_parsing import FIXED_FIELDS, OPERATOR_LABELS, OPERATORS_BY_KIND
+from audiences.rule_parsing import (
+    EMPTY_VALUE_MESSAGE,
+    FIXED_FIELDS,
+    OPERATOR_LABELS,
+    OPERATORS_BY_KIND,
+)
 from audiences.rules import rules_clean
 from audiences.selectors import audience_estimate, audience_sample
 from audiences.services.audiences import (
@@ -50,6 +54,7 @@ def rule_builder_config() -> dict[str, Any]:
             "kind": "attribute",
             "free": True,
             "placeholder": gettext("path, e.g. plan.tier"),
+            "missing": gettext("Give the attribute's path, e.g. plan.tier."),
         },
         *(
             {"value": name, "label": str(FIELD_LABELS[name]), "kind": kind, "free": False}
@@ -61,6 +66,7 @@ def rule_builder_config() -> dict[str, Any]:
             "kind": "identity",
             "free": True,
             "placeholder": gettext("namespace"),
+            "missing": gettext("Give the identity namespace, e.g. email."),
             "options": list(IdentityNamespace.objects.values_list("code", flat=True)),
         },
     ]
@@ -84,6 +90,7 @@ def rule_builder_config() -> dict[str, Any]:
             "datePlaceholder": gettext("2024-05-01 or 2024-05-01T09:30:00Z"),
             "showJson": gettext("Show the rules as JSON"),
             "empty": gettext("No conditions yet: add one."),
+            "valueMissing": str(EMPTY_VALUE_MESSAGE),
         },
     }
 
@@ -239,7 +246,11 @@ class AudienceAdmin(admin.ModelAdmin[Audience]):
 
     def members_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Add (or remove) the members listed in an uploaded CSV file, then back to the audience."""
-        audience = get_object_or_404(Audience, pk=object_id)
+        # get_object answers None for an id that is not a UUID, where a lookup by pk
+        # would raise ValidationError (a 500).
+        audience = self.get_object(request, object_id)
+        if audience is None:
+            raise Http404(gettext("No such audience."))
         if not self.has_change_permission(request, audience):
             raise PermissionDenied
         change_url = reverse("admin:audiences_audience_change", args=[audience.pk])

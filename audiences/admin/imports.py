@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.validators import FileExtensionValidator
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
@@ -17,25 +17,20 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audiences.consent_values import consent_values_text
 from audiences.importing import FORMATS
 from audiences.models import Audience, ProfileImport
-from audiences.services.imports import profile_import_queue
-
-FINISHED = (ProfileImport.Status.SUCCEEDED, ProfileImport.Status.FAILED)
+from audiences.services.imports import (
+    profile_import_delete,
+    profile_import_queue,
+    profile_imports_delete,
+)
 
 
 class ProfileImportForm(forms.ModelForm[ProfileImport]):
     class Meta:
         model = ProfileImport
         fields = ["file", "namespace", "audience"]
-        help_texts = {
-            "file": _(
-                "CSV with a header row, or JSON lines (.jsonl). The identity column is named "
-                "like the namespace (e.g. email); locale, timeZone, consent.email, consent.sms, "
-                "consent.push and identities.<namespace> columns are understood; any other "
-                "column is an attribute, dotted names nesting (loyalty.tier)."
-            ),
-        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,6 +38,13 @@ class ProfileImportForm(forms.ModelForm[ProfileImport]):
             self.fields["file"].validators.append(
                 FileExtensionValidator([suffix.lstrip(".") for suffix in FORMATS])
             )
+            self.fields["file"].help_text = gettext(
+                "CSV with a header row, or JSON lines (.jsonl). The identity column is named "
+                "like the namespace (e.g. email); locale, timeZone, consent.email, consent.sms, "
+                "consent.push and identities.<namespace> columns are understood; any other "
+                "column is an attribute, dotted names nesting (loyalty.tier). Consent columns "
+                "take %(consent)s."
+            ) % {"consent": consent_values_text()}
         audience = self.fields.get("audience")
         if isinstance(audience, forms.ModelChoiceField):
             audience.queryset = Audience.objects.filter(kind=Audience.Kind.STATIC)
@@ -77,6 +79,7 @@ class ProfileImportAdmin(admin.ModelAdmin[ProfileImport]):
         "error",
         "created_by",
         "created_at",
+        "heartbeat_at",
         "finished_at",
     ]
 
@@ -106,14 +109,22 @@ class ProfileImportAdmin(admin.ModelAdmin[ProfileImport]):
         self.message_user(request, gettext("The import is queued; this page shows its progress."))
         return redirect("admin:audiences_profileimport_change", obj.pk)
 
+    def delete_model(self, request: HttpRequest, obj: ProfileImport) -> None:
+        profile_import_delete(profile_import=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ProfileImport]) -> None:
+        # The changelist's "delete selected" calls this, and a queryset delete would
+        # leave the files behind.
+        profile_imports_delete(imports=queryset)
+
     # --- columns ----------------------------------------------------------------------------
-    @admin.display(description=_("file"))
+    @admin.display(description=_("file"), ordering="original_name")
     def file_name(self, obj: ProfileImport) -> str:
-        return Path(obj.file.name or "").name
+        return obj.display_name
 
     @admin.display(description=_("progress"))
     def progress(self, obj: ProfileImport) -> str:
-        live = obj.status not in FINISHED
+        live = obj.status not in ProfileImport.FINISHED
         return format_html(
             '<progress max="100" value="{}" data-status="{}" data-status-url="{}">{}%</progress>'
             ' <span class="clarion-import-percent">{}%</span>',
@@ -137,29 +148,31 @@ class ProfileImportAdmin(admin.ModelAdmin[ProfileImport]):
     # --- extra views ------------------------------------------------------------------------
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
+        # <str:>, not <uuid:>: with the uuid converter a malformed id fell through to the
+        # admin's catch-all and was redirected twice instead of answering 404.
         extra = [
             path(
-                "<uuid:import_id>/status/",
+                "<str:import_id>/status/",
                 wrap(self.status_view),
                 name="audiences_profileimport_status",
             ),
             path(
-                "<uuid:import_id>/rejected/",
+                "<str:import_id>/rejected/",
                 wrap(self.rejected_view),
                 name="audiences_profileimport_rejected",
             ),
         ]
         return extra + super().get_urls()
 
-    def _visible(self, request: HttpRequest, import_id: uuid.UUID) -> ProfileImport:
+    def _visible(self, request: HttpRequest, import_id: str) -> ProfileImport:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        found = ProfileImport.objects.filter(pk=import_id).first()
+        found = self.get_object(request, import_id)  # None for a malformed id too
         if found is None:
             raise Http404(gettext("No such import."))
         return found
 
-    def status_view(self, request: HttpRequest, import_id: uuid.UUID) -> JsonResponse:
+    def status_view(self, request: HttpRequest, import_id: str) -> JsonResponse:
         """What the progress bar polls every second while the import runs."""
         found = self._visible(request, import_id)
         return JsonResponse(
@@ -173,16 +186,16 @@ class ProfileImportAdmin(admin.ModelAdmin[ProfileImport]):
                 "updated": found.updated_count,
                 "rejected": found.rejected_count,
                 "error": found.error,
-                "finished": found.status in FINISHED,
+                "finished": found.status in ProfileImport.FINISHED,
             }
         )
 
-    def rejected_view(self, request: HttpRequest, import_id: uuid.UUID) -> FileResponse:
+    def rejected_view(self, request: HttpRequest, import_id: str) -> FileResponse:
         """The rejected rows as a CSV attachment; personal data, so only for who may view imports."""
         found = self._visible(request, import_id)
         if not found.rejected_file:
             raise Http404(gettext("This import rejected no rows."))
-        stem = Path(found.file.name or "import").stem
+        stem = Path(found.display_name or "import").stem
         return FileResponse(
             found.rejected_file.open("rb"),
             as_attachment=True,

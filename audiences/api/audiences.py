@@ -22,7 +22,7 @@ from audiences.services.audiences import (
     audience_add_members,
     audience_create,
 )
-from core.api.fields import StrictCharField
+from core.api.fields import ClosedSerializer, StrictCharField
 from core.api.lookups import object_or_404
 from core.api.pagination import PageQuerySerializer, page_serializer, paginate
 from core.api.permissions import Access, HasAccess
@@ -95,7 +95,7 @@ class AudienceCollectionApi(APIView):
         class Meta:
             ref_name = "AudienceFilter"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ClosedSerializer):
         name = StrictCharField(max_length=MAX_NAME_LENGTH)
         description = StrictCharField(required=False, allow_blank=True, default="")
         kind = serializers.ChoiceField(choices=Audience.Kind.choices)
@@ -194,7 +194,7 @@ class AudienceEstimateApi(APIView):
         return Response(data)
 
 
-class IdentityInputSerializer(serializers.Serializer):
+class IdentityInputSerializer(ClosedSerializer):
     namespace = StrictCharField(max_length=64)
     value = StrictCharField(max_length=320)
 
@@ -206,7 +206,7 @@ class AudienceMembersApi(APIView):
     permission_classes = [HasAccess]
     access = {"POST": CHANGE_AUDIENCES}
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ClosedSerializer):
         identities = serializers.ListField(
             child=IdentityInputSerializer(),
             min_length=1,

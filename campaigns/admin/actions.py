@@ -23,6 +23,7 @@ class CampaignAction:
     done: str | Promise
     run: Callable[[Campaign, Actor], Campaign]
     style: str = "default"  # default | primary | danger
+    needs_review: bool = False  # refused while the review finds errors (lifecycle services)
 
 
 def _service(function: Callable[..., Campaign]) -> Callable[[Campaign, Actor], Campaign]:
@@ -38,6 +39,7 @@ ACTIONS: dict[str, CampaignAction] = {
             _("The campaign is now %(status)s."),
             _service(lifecycle.campaign_activate),
             "primary",
+            needs_review=True,
         ),
         CampaignAction(
             "submit_for_review",
@@ -45,6 +47,7 @@ ACTIONS: dict[str, CampaignAction] = {
             _("The campaign waits for approval by a colleague."),
             _service(lifecycle.campaign_submit_for_review),
             "primary",
+            needs_review=True,
         ),
         CampaignAction(
             "approve",
@@ -52,6 +55,7 @@ ACTIONS: dict[str, CampaignAction] = {
             _("Approved: the campaign is now %(status)s."),
             _service(lifecycle.campaign_approve),
             "primary",
+            needs_review=True,
         ),
         CampaignAction(
             "reject",
@@ -71,6 +75,7 @@ ACTIONS: dict[str, CampaignAction] = {
             _("Published: the new version is live."),
             _service(lifecycle.campaign_publish),
             "primary",
+            needs_review=True,
         ),
         CampaignAction(
             "discard_draft_version",

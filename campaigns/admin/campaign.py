@@ -22,7 +22,7 @@ from campaigns.admin.actions import ACTIONS, campaign_object_tools
 from campaigns.admin.forms import CampaignContentForm, CampaignForm
 from campaigns.audit import audit_record
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
-from campaigns.models import Campaign, CampaignContent, Status, Tag
+from campaigns.models import TRACKING_BY_CHANNEL, Campaign, CampaignContent, Status, Tag
 from campaigns.preview import campaign_curl_sample
 from campaigns.selectors import access_labels_held, campaign_list_visible
 from campaigns.services.authoring import campaign_assert_editable, campaign_delete
@@ -314,6 +314,7 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     ) -> HttpResponse:
         if obj is not None:
             context.update(self._campaign_context(request, obj))
+        context["channel_tracking"] = TRACKING_BY_CHANNEL  # campaign.js hides what is not
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _campaign_context(self, request: HttpRequest, obj: Campaign) -> dict[str, Any]:

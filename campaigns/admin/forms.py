@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.liquid import template_check
-from campaigns.models import Campaign, CampaignContent, Category
+from campaigns.models import (
+    TRACKING_BY_CHANNEL,
+    Campaign,
+    CampaignContent,
+    Category,
+    ChannelConfiguration,
+)
 from campaigns.services.authoring import campaign_assert_editable
+from core.channels import Channel
 from core.errors import ClarionError
 from core.locales import locale_normalize, locale_validator
 
@@ -65,12 +75,55 @@ class CampaignForm(forms.ModelForm[Campaign]):
         if "default_locale" in self.fields:
             # Normalised in clean_default_locale, then checked there.
             self.fields["default_locale"].validators = []
+        for name in ("identity_namespace", "channel_configuration", "audience"):
+            widget = self.fields[name].widget if name in self.fields else None
+            if isinstance(widget, RelatedFieldWidgetWrapper):
+                # Deleting a sender, namespace or audience is not part of writing a campaign
+                # (and PROTECT refuses it while campaigns use them); adding and editing are.
+                widget.can_delete_related = False
+        if "channel_configuration" in self.fields:
+            self._channel_configurations_limit()
+
+    def _chosen_channel(self) -> str:
+        source = self.data if self.is_bound else self.initial
+        chosen = source.get(self.add_prefix("channel") if self.is_bound else "channel")
+        return str(chosen or self.instance.channel or Channel.EMAIL)
+
+    def _channel_configurations_limit(self) -> None:
+        """Offer the active configurations of the chosen channel (and the current one).
+
+        The select's ``data-options`` holds every channel's, so campaign.js can
+        refill it when the channel changes; a configuration of another channel is
+        refused here whatever the browser sends.
+        """
+        field = self.fields["channel_configuration"]
+        assert isinstance(field, forms.ModelChoiceField)  # the model's foreign key
+        usable = ChannelConfiguration.objects.filter(
+            Q(is_active=True) | Q(pk=self.instance.channel_configuration_id)
+        )
+        options: dict[str, list[list[str]]] = {channel: [] for channel in Channel.values}
+        for configuration in usable:
+            options[configuration.channel].append([str(configuration.pk), str(configuration)])
+        field.queryset = usable.filter(channel=self._chosen_channel())
+        field.error_messages["invalid_choice"] = _(
+            "Choose a channel configuration of the campaign's channel."
+        )
+        widget = field.widget
+        select = widget.widget if isinstance(widget, RelatedFieldWidgetWrapper) else widget
+        select.attrs["data-options"] = json.dumps(options)
 
     def clean_default_locale(self) -> str:
         return _clean_locale(self.cleaned_data.get("default_locale", ""))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        channel = cleaned.get("channel")
+        if channel in TRACKING_BY_CHANNEL:
+            # Options the channel cannot track are hidden in the form; store them off,
+            # so the campaign does not claim tracking it will never do.
+            for option, name in (("opens", "track_opens"), ("clicks", "track_clicks")):
+                if name in cleaned and option not in TRACKING_BY_CHANNEL[channel]:
+                    cleaned[name] = False
         if not self.instance._state.adding:
             # The admin shows a campaign that cannot be edited read-only; this catches
             # a status change between opening the form and saving it.

@@ -53,21 +53,25 @@ def change_url(campaign: Campaign) -> str:
 
 
 def field_anchor(campaign: Campaign, pointer: str, locales: list[str]) -> str:
-    """The change form element a JSON pointer designates, as ``#id``.
+    """The change form row a JSON pointer designates, as ``#field-…``.
 
-    ``/content/en/subject`` -> ``#id_contents-0-subject`` (the inline lists
-    locales in order); ``/schedule/endAt`` -> ``#id_end_at``.
+    ``/schedule/endAt`` -> ``#field-end_at``; ``/content/en/subject`` ->
+    ``#field-contents-0-subject`` (the inline lists locales in order). The
+    rows carry Django's ``field-<name>`` class, not an id: the change page's
+    script (campaign.js) gives them these ids, then scrolls to and marks the
+    one the address names. A row, not the input, because some fields have no
+    element of their own id (split date-times, the filter widgets of tags).
     """
     if pointer in POINTER_FIELDS:
-        return "#id_" + POINTER_FIELDS[pointer]
+        return "#field-" + POINTER_FIELDS[pointer]
     segments = pointer.split("/")[1:]
     if segments and segments[0] == "content":
         if len(segments) >= 2 and segments[1] in locales:
             index = locales.index(segments[1])
             if len(segments) >= 3:
                 part = CONTENT_PARTS[campaign.channel].get(segments[2], segments[2])
-                return f"#id_contents-{index}-{part}"
-            return f"#id_contents-{index}-locale"
+                return f"#field-contents-{index}-{part}"
+            return f"#field-contents-{index}-locale"
         return "#contents-group"
     return ""
 
@@ -96,15 +100,22 @@ def review_view(admin: CampaignAdmin, request: HttpRequest, object_id: str) -> H
     approver = request.user.has_perm(APPROVE_PERMISSION)
     can_act = admin.has_change_permission(request)
     names = campaign_review_actions(campaign, approval=approval, approver=approver)
+    errors = _findings(campaign, review.errors, locales)
+    # A button the errors block is shown disabled; the service refuses it anyway.
+    actions = [
+        {"action": ACTIONS[name], "blocked": bool(errors) and ACTIONS[name].needs_review}
+        for name in (names if can_act else [])
+    ]
     context = {
         **admin.admin_site.each_context(request),
         "opts": admin.model._meta,
         "title": _("Review & activate: %s") % campaign.name,
         "original": campaign,
         "campaign": campaign,
-        "errors": _findings(campaign, review.errors, locales),
+        "errors": errors,
         "warnings": _findings(campaign, review.warnings, locales),
-        "actions": [ACTIONS[name] for name in names] if can_act else [],
+        "actions": actions,
+        "blocked": any(item["blocked"] for item in actions),
         "approval_required": approval,
         "is_approver": approver,
         "change_url": change_url(campaign),

@@ -17,6 +17,7 @@ from campaigns.api.common import CAMPAIGN_ID, campaign_for_actor
 from campaigns.api.serializers import (
     CampaignDocumentInputSerializer,
     CampaignOutputSerializer,
+    CampaignReplaceInputSerializer,
     campaign_output,
 )
 from campaigns.models import Campaign, Category, Status
@@ -129,20 +130,28 @@ class CampaignDetailApi(APIView):
     def _update(self, request: Request, campaign_id: str, *, partial: bool) -> Response:
         actor = request_actor(request)
         campaign = campaign_for_actor(campaign_id=campaign_id, actor=actor)
-        serializer = CampaignInputSerializer(data=request.data, partial=partial)
+        serializer = (
+            CampaignInputSerializer(data=request.data, partial=True)
+            if partial
+            else CampaignReplaceInputSerializer(data=request.data)
+        )
         serializer.is_valid(raise_exception=True)
         campaign = campaign_update(campaign=campaign, data=serializer.validated_data, actor=actor)
         return Response(campaign_output(campaign))
 
     @extend_schema(
         operation_id="campaigns_replace",
-        summary="Replace a campaign's document (omitted fields take their defaults)",
+        summary="Replace a campaign's document (every field required)",
         parameters=[CAMPAIGN_ID],
-        request=CampaignInputSerializer,
+        request=CampaignReplaceInputSerializer,
         responses={200: CampaignOutputSerializer, **problems(400, 404, 409, 413, 415)},
     )
     def put(self, request: Request, campaign_id: str) -> Response:
-        """Replace the document of a draft (or of an open draft version)."""
+        """Replace the document of a draft (or of an open draft version).
+
+        The whole document: a missing field is a 400 with its pointer, never reset to
+        its default, so a client that leaves out ``accessLabels`` cannot lift a restriction.
+        """
         return self._update(request, campaign_id, partial=False)
 
     @extend_schema(

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from campaigns.models import Campaign, Category, Status
 from campaigns.snapshot import campaign_to_data
@@ -76,10 +77,9 @@ def _content_field(**kwargs: Any) -> serializers.DictField:
 
 
 class CampaignDocumentInputSerializer(ClosedSerializer):
-    """The campaign document a client sends. Omitted fields take their defaults.
+    """The campaign document: omitted fields take their defaults on POST, stay as they are on PATCH."""
 
-    Used with ``partial=True`` for PATCH, where omitted fields stay unchanged.
-    """
+    # PATCH validates with ``partial=True``; PUT uses CampaignReplaceInputSerializer.
 
     ignored_fields = SERVER_FIELDS
 
@@ -103,6 +103,51 @@ class CampaignDocumentInputSerializer(ClosedSerializer):
     defaultLocale = StrictCharField(default="en")
     localeAttribute = StrictCharField(allow_blank=True, default="")
     content = _content_field(default=dict)
+
+
+class EveryFieldRequired(serializers.Serializer):
+    # Mixin for PUT, which replaces the whole document (RFC 9110 §9.3.4): every field is
+    # required and none has a default, so an omitted field is a 400 with its pointer and
+    # never a silent reset (an omitted ``accessLabels`` used to lift a restriction).
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = True
+            field.default = empty
+        return fields
+
+
+class TrackingReplaceSerializer(EveryFieldRequired, TrackingSerializer):
+    class Meta:
+        ref_name = "TrackingReplace"
+
+
+class ThrottleReplaceSerializer(EveryFieldRequired, ThrottleSerializer):
+    class Meta:
+        ref_name = "ThrottleReplace"
+
+
+class AudienceReplaceSerializer(EveryFieldRequired, AudienceSerializer):
+    class Meta:
+        ref_name = "AudienceReplace"
+
+
+class ScheduleReplaceSerializer(EveryFieldRequired, ScheduleSerializer):
+    class Meta:
+        ref_name = "ScheduleReplace"
+
+
+class CampaignReplaceInputSerializer(EveryFieldRequired, CampaignDocumentInputSerializer):
+    """The whole campaign document, as ``PUT`` takes it: every field, nested ones too."""
+
+    tracking = TrackingReplaceSerializer()
+    throttle = ThrottleReplaceSerializer()
+    audience = AudienceReplaceSerializer()
+    schedule = ScheduleReplaceSerializer()
+
+    class Meta:
+        ref_name = "CampaignReplaceInput"
 
 
 class VersionRefSerializer(serializers.Serializer):

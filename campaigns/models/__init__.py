@@ -3,6 +3,7 @@
 from campaigns.models.audit import AuditEvent
 from campaigns.models.campaign import (
     CONTENT_PARTS,
+    TRACKING_BY_CHANNEL,
     Campaign,
     CampaignContent,
     CampaignVersion,
@@ -15,6 +16,7 @@ from core.channels import Channel
 
 __all__ = [
     "CONTENT_PARTS",
+    "TRACKING_BY_CHANNEL",
     "AuditEvent",
     "Campaign",
     "CampaignContent",

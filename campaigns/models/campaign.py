@@ -42,6 +42,16 @@ CONTENT_PARTS: dict[str, dict[str, str]] = {
     },
 }
 
+# What each channel can track, the one place that says it (review, admin form, its script):
+# email counts opens (an invisible image in the HTML) and clicks (rewritten links); SMS
+# counts clicks (a rewritten link in the text) but has nothing to open; push has neither
+# (the app, not Clarion, sees a notification opened).
+TRACKING_BY_CHANNEL: dict[str, tuple[str, ...]] = {
+    Channel.EMAIL: ("opens", "clicks"),
+    Channel.SMS: ("clicks",),
+    Channel.PUSH: (),
+}
+
 
 class Campaign(models.Model):
     """An API-triggered campaign as a marketer authors it.

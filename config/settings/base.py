@@ -156,10 +156,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One periodic dispatcher moves campaigns whose start or end has come
-# (ecosystem.md: prefer one dispatcher over a beat entry per campaign).
+# (ecosystem.md: prefer one dispatcher over a beat entry per campaign); one sweep
+# fails profile imports whose worker died (audiences/services/imports.py).
 CELERY_BEAT_SCHEDULE = {
     "campaign-dispatch-due": {
         "task": "campaigns.tasks.campaign_dispatch_due_task",
+        "schedule": crontab(minute="*"),
+    },
+    "profile-import-fail-stalled": {
+        "task": "audiences.tasks.profile_import_fail_stalled_task",
         "schedule": crontab(minute="*"),
     },
 }

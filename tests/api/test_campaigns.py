@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from campaigns.models import AuditEvent, Campaign, CampaignContent, Status, Tag
 from campaigns.services import lifecycle
 from core.actors import Actor
-from tests.api.conftest import expected_campaign, iso, problem
+from tests.api.conftest import READ, WRITE, expected_campaign, iso, problem
 from tests.conftest import ApiClientFactory
 from tests.factories import AccessLabelFactory, CampaignFactory, ChannelConfigurationFactory
 
@@ -382,29 +382,106 @@ def test_patch_changes_only_the_fields_sent(writer: APIClient) -> None:
     assert AuditEvent.objects.get().detail == {"changed": ["name", "throttle", "tracking"]}
 
 
-def test_put_replaces_the_document_and_resets_omitted_fields(writer: APIClient) -> None:
+def test_put_replaces_the_whole_document(writer: APIClient) -> None:
+    # given a draft with a description and a throttle
     campaign = CampaignFactory.create(description="old", throttle_rate=20)
-    configuration_id = str(campaign.channel_configuration_id)
-
-    response = writer.put(
-        f"{URL}/{campaign.pk}",
-        {
-            "name": "Replaced",
-            "channelConfiguration": configuration_id,
-            "content": {"de": {"subject": "Danke", "text": "Danke"}},
-            "defaultLocale": "de",
-        },
-        format="json",
+    document = _brief_document(str(campaign.channel_configuration_id))
+    document.update(
+        name="Replaced",
+        description="",
+        throttle={"ratePerSecond": None},
+        localeAttribute="",
+        defaultLocale="de",
+        content={"de": {"subject": "Danke", "text": "Danke"}},
     )
 
+    # when the whole document is sent
+    response = writer.put(f"{URL}/{campaign.pk}", document, format="json")
+
+    # then the campaign is exactly that document
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["description"] == ""
-    assert body["throttle"] == {"ratePerSecond": None}
+    assert body == expected_campaign(campaign)
+    assert (body["name"], body["description"], body["throttle"]) == (
+        "Replaced",
+        "",
+        {"ratePerSecond": None},
+    )
     assert body["content"] == {
         "de": {"subject": "Danke", "preheader": "", "html": "", "text": "Danke"}
     }
     assert list(CampaignContent.objects.values_list("locale", flat=True)) == ["de"]
+
+
+def test_put_without_access_labels_is_400_and_keeps_the_restriction(
+    api_client: ApiClientFactory,
+) -> None:
+    # given a campaign restricted to the "vip" label, and a key holding it
+    vip = AccessLabelFactory.create(name="vip")
+    campaign = CampaignFactory.create(name="Restricted")
+    campaign.access_labels.set([vip])
+    writer = api_client(READ, WRITE, labels=("vip",))
+    document = writer.get(f"{URL}/{campaign.pk}").json()
+    before = expected_campaign(campaign)
+
+    # when the document is sent back without accessLabels (and renamed)
+    del document["accessLabels"]
+    document["name"] = "Opened up"
+    response = writer.put(f"{URL}/{campaign.pk}", document, format="json")
+
+    # then it is refused with a pointer to the missing field, and nothing changed
+    assert response.status_code == 400
+    assert response.json() == problem(
+        400,
+        "validation_error",
+        "This field is required.",
+        [{"pointer": "/accessLabels", "detail": "This field is required."}],
+    )
+    assert expected_campaign(campaign) == before
+    assert list(campaign.access_labels.values_list("name", flat=True)) == ["vip"]
+    assert AuditEvent.objects.count() == 0
+
+
+def test_put_names_every_missing_field_nested_ones_too(writer: APIClient) -> None:
+    # given a draft
+    campaign = CampaignFactory.create(name="Before", throttle_rate=20)
+    before = expected_campaign(campaign)
+
+    # when a partial document is PUT (PATCH is for that)
+    response = writer.put(
+        f"{URL}/{campaign.pk}",
+        {"name": "After", "tracking": {"opens": False}, "throttle": {}},
+        format="json",
+    )
+
+    # then every missing field is named, and nothing was written
+    assert response.status_code == 400
+    missing = "This field is required."
+    assert response.json()["errors"] == [
+        {"pointer": "/description", "detail": missing},
+        {"pointer": "/tags", "detail": missing},
+        {"pointer": "/accessLabels", "detail": missing},
+        {"pointer": "/category", "detail": missing},
+        {"pointer": "/channel", "detail": missing},
+        {"pointer": "/channelConfiguration", "detail": missing},
+        {"pointer": "/tracking/clicks", "detail": missing},
+        {"pointer": "/throttle/ratePerSecond", "detail": missing},
+        {"pointer": "/audience", "detail": missing},
+        {"pointer": "/schedule", "detail": missing},
+        {"pointer": "/defaultLocale", "detail": missing},
+        {"pointer": "/localeAttribute", "detail": missing},
+        {"pointer": "/content", "detail": missing},
+    ]
+    assert expected_campaign(campaign) == before
+    assert AuditEvent.objects.count() == 0
+
+
+def test_post_still_takes_defaults_for_omitted_fields(writer: APIClient) -> None:
+    response = writer.post(URL, {"name": "Only a name"}, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["accessLabels"] == []
+    assert response.json()["tracking"] == {"opens": True, "clicks": True}
 
 
 def test_put_accepts_a_document_read_back_from_get(writer: APIClient) -> None:

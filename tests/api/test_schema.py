@@ -65,3 +65,46 @@ def test_swagger_docs_load_their_assets_from_our_static_files() -> None:
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css" in html
     assert "cdn" not in html.lower()
     assert "unpkg" not in html.lower()
+
+
+def test_put_requires_the_whole_campaign_document_and_post_only_a_name() -> None:
+    out = StringIO()
+
+    call_command("spectacular", stdout=out)
+
+    schema = yaml.safe_load(out.getvalue())
+    operations = schema["paths"]["/api/v1/campaigns/{campaign_id}"]
+    put_ref = operations["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    post = schema["paths"]["/api/v1/campaigns"]["post"]
+    post_ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    components = schema["components"]["schemas"]
+    replace = components[put_ref.rsplit("/", 1)[1]]
+    assert sorted(replace["required"]) == sorted(
+        [
+            "name",
+            "description",
+            "tags",
+            "accessLabels",
+            "category",
+            "channel",
+            "channelConfiguration",
+            "tracking",
+            "throttle",
+            "audience",
+            "schedule",
+            "defaultLocale",
+            "localeAttribute",
+            "content",
+        ]
+    )
+    nested = {
+        name: components[replace["properties"][name]["$ref"].rsplit("/", 1)[1]]
+        for name in ("tracking", "throttle", "audience", "schedule")
+    }
+    assert {name: sorted(part["required"]) for name, part in nested.items()} == {
+        "tracking": ["clicks", "opens"],
+        "throttle": ["ratePerSecond"],
+        "audience": ["audienceId", "createNewProfiles", "identityNamespace"],
+        "schedule": ["endAt", "startAt"],
+    }
+    assert components[post_ref.rsplit("/", 1)[1]]["required"] == ["name"]

@@ -86,6 +86,40 @@ def test_invalid_rules_are_shown_in_words(staff: Client) -> None:
     assert Audience.objects.count() == 0
 
 
+def test_an_empty_value_is_refused_at_its_condition(staff: Client) -> None:
+    # given a rule-based audience
+    audience = Audience.objects.create(name="Paris", kind="rules", rules=RULES)
+
+    # when its rules are saved with a condition whose value is empty
+    rules = {
+        "combinator": "and",
+        "conditions": [
+            {"field": "locale", "operator": "exists"},
+            {"field": "attributes.city", "operator": "equals", "value": ""},
+        ],
+    }
+    response = staff.post(
+        reverse("admin:audiences_audience_change", args=[audience.pk]),
+        {"name": "Paris", "description": "", "rules": json.dumps(rules)},
+    )
+
+    # then the form says so at that condition, and the stored rules are unchanged
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["rules"] == [
+        "Condition 2 › value: Give a value: an empty one would match nothing. For profiles "
+        "without a value, use “does not exist”."
+    ]
+    assert response.context["rule_errors"] == [
+        {
+            "pointer": "/rules/conditions/1/value",
+            "detail": "Give a value: an empty one would match nothing. For profiles without a "
+            "value, use “does not exist”.",
+        }
+    ]
+    audience.refresh_from_db()
+    assert audience.rules == RULES
+
+
 def test_change_page_shows_estimate_and_sample(staff: Client) -> None:
     # given
     people = make_people()
@@ -217,3 +251,19 @@ def test_change_rules_of_an_existing_audience(staff: Client) -> None:
     assert response.status_code == 302
     audience.refresh_from_db()
     assert (audience.name, audience.description, audience.rules) == ("R2", "d", new_rules)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_members_page_with_a_malformed_id_is_404(staff: Client, method: str) -> None:
+    # given a static audience with no members, and a profile the CSV names
+    make_people()
+    Audience.objects.create(name="Static", kind=Audience.Kind.STATIC)
+    url = reverse("admin:audiences_audience_members", args=["not-a-uuid"])
+    upload = SimpleUploadedFile("m.csv", b"ana@example.com\n", content_type="text/csv")
+
+    # when the members page is asked for with an id that is not a UUID
+    response = getattr(staff, method)(url, {"file": upload, "namespace": "email"})
+
+    # then it is not found, and no member was added
+    assert response.status_code == 404
+    assert AudienceMember.objects.count() == 0

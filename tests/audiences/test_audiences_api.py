@@ -123,6 +123,50 @@ def test_create_rejects_bad_input(
     assert Audience.objects.count() == 0
 
 
+def test_create_rejects_unknown_fields_with_a_pointer_each(writer: APIClient) -> None:
+    response = writer.post(
+        "/api/v1/audiences",
+        {"name": "R", "kind": "rules", "rules": RULES, "rule": {}, "Description": "typo"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == problem(
+        400,
+        "validation_error",
+        "Some fields are not valid.",
+        [
+            {"pointer": "/Description", "detail": "Unknown field."},
+            {"pointer": "/rule", "detail": "Unknown field."},
+        ],
+    )
+    assert Audience.objects.count() == 0
+
+
+def test_create_refuses_a_condition_with_an_empty_value(writer: APIClient) -> None:
+    rules = {
+        "combinator": "or",
+        "conditions": [
+            {"field": "attributes.city", "operator": "equals", "value": "Paris"},
+            {"field": "attributes.tier", "operator": "equals", "value": ""},
+        ],
+    }
+
+    response = writer.post(
+        "/api/v1/audiences", {"name": "R", "kind": "rules", "rules": rules}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "pointer": "/rules/conditions/1/value",
+            "detail": "Give a value: an empty one would match nothing. For profiles without "
+            "a value, use “does not exist”.",
+        }
+    ]
+    assert Audience.objects.count() == 0
+
+
 def test_create_rejects_a_taken_name(writer: APIClient) -> None:
     Audience.objects.create(name="Taken", kind="static")
     response = writer.post("/api/v1/audiences", {"name": "Taken", "kind": "static"}, format="json")
@@ -239,13 +283,23 @@ def test_add_members_to_a_rule_based_audience_is_409(writer: APIClient) -> None:
         ({"identities": []}, "/identities"),
         ({"identities": [{"namespace": "email"}]}, "/identities/0/value"),
         ({"identities": [{"namespace": "email", "value": 3}]}, "/identities/0/value"),
+        (
+            {"identities": [{"namespace": "email", "value": "ana@example.com"}], "remove": True},
+            "/remove",
+        ),
+        (
+            {"identities": [{"namespace": "email", "value": "ana@example.com", "note": "x"}]},
+            "/identities/0/note",
+        ),
     ],
 )
 def test_add_members_bad_body(writer: APIClient, body: dict[str, Any], pointer: str) -> None:
+    make_people()
     audience = Audience.objects.create(name="S", kind="static")
     response = writer.post(f"/api/v1/audiences/{audience.pk}/members", body, format="json")
     assert response.status_code == 400
     assert [e["pointer"] for e in response.json()["errors"]] == [pointer]
+    assert AudienceMember.objects.count() == 0
 
 
 def test_staff_session_uses_model_permissions(db: None) -> None:

@@ -47,7 +47,12 @@ CSV_REJECTED = [
         "“Mars/Base” is not an IANA time zone such as Europe/Paris.",
         "eve@example.com,Eve,,,Mars/Base,,",
     ],
-    ["7", "Consent is opted_in, opted_out or unknown.", "FOO@Example.com,Foo,silver,,,maybe,"],
+    [
+        "7",
+        "“maybe” is not a consent value for email: use opted_in, opted_out, unknown, "
+        "or yes/no, true/false, 1/0 (any case).",
+        "FOO@Example.com,Foo,silver,,,maybe,",
+    ],
     [
         "8",
         "“12” is not a valid phone number (read with default region US).",
@@ -173,6 +178,81 @@ def test_jsonl_good_and_bad_rows(tmp_path: Path) -> None:
     dee = profile_resolve(namespace="email", value="dee@example.com")
     assert dee.time_zone == "Europe/Paris"
     assert Profile.objects.count() == 3
+
+
+def consent_of(email: str) -> dict[str, str]:
+    profile = profile_resolve(namespace="email", value=email)
+    assert profile is not None
+    return dict(profile.consents.values_list("channel", "status"))
+
+
+def test_csv_consent_takes_yes_no_true_false_1_0_in_any_case(tmp_path: Path) -> None:
+    # given consent written the way spreadsheets write it
+    text = "\n".join(
+        [
+            "email,consent.email,consent.sms,consent.push",
+            "a@example.com,Yes,no,TRUE",
+            "b@example.com,false,1,0",
+            "c@example.com,OPTED_IN,Unknown,opted_out",
+            "d@example.com,y,,",
+            "",
+        ]
+    )
+
+    # when it is imported
+    result, rejected = run_import(tmp_path, text)
+
+    # then yes/true/1 opt in, no/false/0 opt out, the stored values take any case,
+    # and anything else is rejected naming what is accepted
+    assert (result.created, result.updated, result.rejected) == (3, 0, 1)
+    assert consent_of("a@example.com") == {
+        "email": "opted_in",
+        "sms": "opted_out",
+        "push": "opted_in",
+    }
+    assert consent_of("b@example.com") == {
+        "email": "opted_out",
+        "sms": "opted_in",
+        "push": "opted_out",
+    }
+    assert consent_of("c@example.com") == {
+        "email": "opted_in",
+        "sms": "unknown",
+        "push": "opted_out",
+    }
+    assert rejected == [
+        ["line", "reason", "row"],
+        [
+            "5",
+            "“y” is not a consent value for email: use opted_in, opted_out, unknown, "
+            "or yes/no, true/false, 1/0 (any case).",
+            "d@example.com,y,,",
+        ],
+    ]
+    assert profile_resolve(namespace="email", value="d@example.com") is None
+
+
+def test_jsonl_consent_takes_the_same_words(tmp_path: Path) -> None:
+    text = "\n".join(
+        [
+            '{"email": "a@example.com", "consent": {"email": "YES", "sms": "0"}}',
+            '{"email": "b@example.com", "consent": {"email": true, "sms": 0}}',
+            '{"email": "c@example.com", "consent": {"email": 2}}',
+            "",
+        ]
+    )
+
+    result, rejected = run_import(tmp_path, text, file_format="jsonl")
+
+    assert (result.created, result.updated, result.rejected) == (2, 0, 1)
+    assert consent_of("a@example.com") == {"email": "opted_in", "sms": "opted_out"}
+    assert consent_of("b@example.com") == {"email": "opted_in", "sms": "opted_out"}
+    assert rejected[1][:2] == [
+        "3",
+        "“2” is not a consent value for email: use opted_in, opted_out, unknown, "
+        "or yes/no, true/false, 1/0 (any case).",
+    ]
+    assert profile_resolve(namespace="email", value="c@example.com") is None
 
 
 def test_reimport_updates_instead_of_creating(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_upload_queues_an_import_that_the_task_runs(
 
     # then it ran once: counts, rejected rows, audience members
     profile_import.refresh_from_db()
-    assert profile_import.status == "succeeded"
+    assert profile_import.status == "partially_succeeded"
     assert (
         profile_import.created_count,
         profile_import.updated_count,
@@ -172,7 +172,10 @@ def test_finished_import_shows_counts_and_download_link(admin_client_: Client) -
 
     # then the bar is full and no longer polls, and the rejected rows can be downloaded
     download = reverse("admin:audiences_profileimport_rejected", args=[profile_import.pk])
-    assert '<progress max="100" value="100" data-status="succeeded" data-status-url="">' in page
+    assert (
+        '<progress max="100" value="100" data-status="partially_succeeded" data-status-url="">'
+        in page
+    )
     assert f'<a href="{download}">Download (1 rows)</a>' in page
     response = admin_client_.get(download)
     assert response.status_code == 200
@@ -221,3 +224,146 @@ def test_bad_file_fails_the_import_in_words(admin_client_: Client) -> None:
         reverse("admin:audiences_profileimport_rejected", args=[profile_import.pk])
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name", ["admin:audiences_profileimport_status", "admin:audiences_profileimport_rejected"]
+)
+def test_a_malformed_import_id_is_404(admin_client_: Client, name: str) -> None:
+    # given an import with rejected rows
+    profile_import = queued_import()
+    tasks.profile_import_run_task(str(profile_import.pk))
+
+    # when its progress or its rejected rows are asked for with an id that is not a UUID
+    response = admin_client_.get(reverse(name, args=["not-a-uuid"]))
+
+    # then it is not found (not a redirect to a change page that does not exist)
+    assert response.status_code == 404
+
+
+def upload(client: Client, content: bytes, name: str = "people.csv") -> ProfileImport:
+    response = client.post(
+        reverse("admin:audiences_profileimport_add"),
+        {
+            "file": SimpleUploadedFile(name, content, content_type="text/csv"),
+            "namespace": IdentityNamespace.objects.get(code="email").pk,
+        },
+    )
+    assert response.status_code == 302
+    return ProfileImport.objects.get(pk=response["Location"].split("/")[-3])
+
+
+def test_list_and_progress_page_say_how_each_import_ended(admin_client_: Client) -> None:
+    # given imports that ended each way
+    all_good = queued_import(b"email\na@example.com\n", name="good.csv")
+    some_bad = queued_import(b"email\nb@example.com\nnope\n", name="mixed.csv")
+    all_bad = queued_import(b"email\nnope\nnot-either\n", name="bad.csv")
+    for profile_import in (all_good, some_bad, all_bad):
+        tasks.profile_import_run_task(str(profile_import.pk))
+
+    # when the list and each import's page are opened
+    listing = admin_client_.get(reverse("admin:audiences_profileimport_changelist"))
+    pages = {
+        p.pk: admin_client_.get(
+            reverse("admin:audiences_profileimport_change", args=[p.pk])
+        ).content.decode()
+        for p in (all_good, some_bad, all_bad)
+    }
+
+    # then each says in words how it ended; the one whose every row was rejected failed
+    rows = {row.pk: row.status for row in listing.context["cl"].result_list}
+    assert rows == {
+        all_good.pk: "succeeded",
+        some_bad.pk: "partially_succeeded",
+        all_bad.pk: "failed",
+    }
+    html = listing.content.decode()
+    assert '<td class="field-status">Succeeded</td>' in html
+    assert '<td class="field-status">Succeeded with rejected rows</td>' in html
+    assert '<td class="field-status">Failed</td>' in html
+    assert '<div class="readonly">Succeeded</div>' in pages[all_good.pk]
+    assert '<div class="readonly">Succeeded with rejected rows</div>' in pages[some_bad.pk]
+    assert '<div class="readonly">Failed</div>' in pages[all_bad.pk]
+    assert "All 2 rows were rejected; download the rejected rows to see why." in pages[all_bad.pk]
+    status = admin_client_.get(reverse("admin:audiences_profileimport_status", args=[all_bad.pk]))
+    assert (status.json()["statusLabel"], status.json()["finished"]) == ("Failed", True)
+
+
+def test_import_page_title_shows_the_uploaded_name_not_the_storage_path(
+    admin_client_: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the same file name uploaded twice (storage renames the second copy)
+    monkeypatch.setattr(tasks.profile_import_run_task, "delay", lambda import_id: None)
+    upload(admin_client_, b"email\n")
+    second = upload(admin_client_, b"email\n")
+    assert str(second.file.name).startswith("imports/people_")
+
+    # when the second import's page is opened
+    response = admin_client_.get(reverse("admin:audiences_profileimport_change", args=[second.pk]))
+
+    # then its title, heading and file column show the name that was uploaded
+    page = response.content.decode()
+    assert "<title>people.csv (Queued) | View profile import | Django site admin</title>" in page
+    assert "<h2>people.csv (Queued)</h2>" in page
+    assert '<div class="readonly">people.csv</div>' in page
+    assert "imports/" not in page
+
+
+def test_the_upload_form_names_the_accepted_consent_values(admin_client_: Client) -> None:
+    page = admin_client_.get(reverse("admin:audiences_profileimport_add")).content.decode()
+
+    assert (
+        "Consent columns take opted_in, opted_out, unknown, or yes/no, true/false, 1/0 "
+        "(any case)." in page
+    )
+
+
+def test_deleting_an_import_in_the_admin_deletes_its_files(
+    admin_client_: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given an import with an uploaded file and a rejected-rows file
+    profile_import = queued_import()
+    tasks.profile_import_run_task(str(profile_import.pk))
+    profile_import.refresh_from_db()
+    files = [Path(profile_import.file.path), Path(profile_import.rejected_file.path)]
+    assert [f.exists() for f in files] == [True, True]
+
+    # when it is deleted from its page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_.post(
+            reverse("admin:audiences_profileimport_delete", args=[profile_import.pk]),
+            {"post": "yes"},
+        )
+
+    # then the row and both files are gone
+    assert response.status_code == 302
+    assert ProfileImport.objects.count() == 0
+    assert [f.exists() for f in files] == [False, False]
+
+
+def test_bulk_deleting_imports_in_the_changelist_deletes_their_files(
+    admin_client_: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given two finished imports with files
+    imports = [queued_import(), queued_import()]
+    for profile_import in imports:
+        tasks.profile_import_run_task(str(profile_import.pk))
+        profile_import.refresh_from_db()
+    files = [Path(f.path) for p in imports for f in (p.file, p.rejected_file)]
+    assert all(f.exists() for f in files)
+
+    # when both are deleted with the changelist's "delete selected" action
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_.post(
+            reverse("admin:audiences_profileimport_changelist"),
+            {
+                "action": "delete_selected",
+                "_selected_action": [str(p.pk) for p in imports],
+                "post": "yes",
+            },
+        )
+
+    # then the rows and every file are gone
+    assert response.status_code == 302
+    assert ProfileImport.objects.count() == 0
+    assert [f.exists() for f in files] == [False] * 4

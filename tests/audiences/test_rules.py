@@ -330,3 +330,33 @@ def test_in_list_limit() -> None:
 def test_rules_to_q_rejects_broken_stored_rules() -> None:
     with pytest.raises(InvalidInput):
         rules_to_q({"combinator": "and", "conditions": [{"field": "nope"}]})
+
+
+EMPTY = (
+    "Give a value: an empty one would match nothing. For profiles without a value, "
+    "use “does not exist”."
+)
+
+
+@pytest.mark.parametrize(
+    ("condition", "at"),
+    [
+        ({"field": "attributes.city", "operator": "equals", "value": ""}, "/value"),
+        ({"field": "attributes.city", "operator": "not_equals", "value": "  "}, "/value"),
+        ({"field": "locale", "operator": "equals", "value": ""}, "/value"),
+        ({"field": "timeZone", "operator": "not_equals", "value": ""}, "/value"),
+        ({"field": "identity.crm_id", "operator": "equals", "value": ""}, "/value"),
+        ({"field": "attributes.city", "operator": "in", "value": ["Paris", ""]}, "/value/1"),
+    ],
+)
+def test_an_empty_value_is_refused_with_a_pointer_to_it(condition: dict[str, Any], at: str) -> None:
+    # given a group whose second condition has an empty value
+    rules = {
+        "combinator": "and",
+        "conditions": [{"field": "locale", "operator": "exists"}, condition],
+    }
+
+    # then validation names that value, in words
+    assert errors_of(rules) == [("/rules/conditions/1" + at, EMPTY)]
+    with pytest.raises(InvalidInput):
+        rules_clean(rules)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from campaigns.models import Campaign, Status
-from tests.factories import ChannelConfigurationFactory
+from tests.factories import (
+    CampaignFactory,
+    ChannelConfigurationFactory,
+    PushConfigurationFactory,
+    SmsConfigurationFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -121,4 +128,110 @@ def test_create_fix_preview_activate_and_copy_the_curl_request(
     _screenshot(page, "campaign-change-live.png")
     page.locator(".clarion-step-review").screenshot(
         path=str(SCREENSHOTS / "campaign-live-curl.png")
+    )
+
+
+def _log_in(page: Page, live_server: LiveServer) -> None:
+    User.objects.create_superuser("ana", "ana@example.com", "walk-through-pass-1")
+    page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "ana")
+    page.fill("#id_password", "walk-through-pass-1")
+    page.click("input[type=submit]")
+    expect(page.locator("#user-tools")).to_contain_text("ana")
+
+
+def test_review_errors_block_activation_and_lead_to_their_fields(
+    page: Page, live_server: LiveServer
+) -> None:
+    # A draft with errors (no sender, a French email without subject, an end in the past)
+    # and a warning (click tracking without links).
+    campaign = CampaignFactory.create(
+        name="Spring sale",
+        channel_configuration=None,
+        end_at=timezone.now() - timedelta(days=1),
+        content={
+            "en": {"subject": "Hi", "html": "<p>no link</p>"},
+            "fr": {"subject": "", "html": "<p>Bonjour</p>"},
+        },
+    )
+    _log_in(page, live_server)
+
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/{campaign.pk}/review/")
+    errors = page.locator("#clarion-review-errors li.clarion-finding-error")
+    expect(errors).to_have_count(3)
+    expect(errors.first).to_contain_text("Error: Choose a channel configuration")
+    # Errors are red and are not links themselves; the link is "Go to field".
+    assert errors.first.evaluate("e => getComputedStyle(e).color") == "rgb(186, 33, 33)"
+    expect(errors.first.locator(".clarion-finding-text a")).to_have_count(0)
+    warning = page.locator("#clarion-review-warnings li.clarion-finding-warning")
+    expect(warning).to_contain_text("Warning: Click tracking is on")
+    expect(page.locator("button[value=activate]")).to_be_disabled()
+    expect(page.locator("#clarion-blocked-note")).to_contain_text("Fix the errors above first")
+    _screenshot(page, "campaign-review-errors.png")
+
+    # "Go to field" on the missing French subject opens the change form at that row.
+    page.locator("li[data-code=email_subject_missing] .clarion-go-to-field").click()
+    assert page.url.endswith(
+        f"/admin/campaigns/campaign/{campaign.pk}/change/#field-contents-1-subject"
+    )
+    row = page.locator("#field-contents-1-subject")
+    expect(row).to_have_class("form-row field-subject clarion-targeted")
+    expect(row).to_be_in_viewport()
+    _screenshot(page, "campaign-go-to-field.png")
+
+    # A split date-time field has no element of its own id: its row is the target.
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/{campaign.pk}/review/")
+    page.locator("li[data-code=schedule_end_in_past] .clarion-go-to-field").click()
+    expect(page.locator("#field-end_at")).to_have_class(
+        "flex-container fieldBox field-end_at clarion-targeted"
+    )
+
+    # The server refuses activation anyway (a forged request).
+    response = page.request.post(
+        f"{live_server.url}/admin/campaigns/campaign/{campaign.pk}/action/activate/",
+        headers={"X-CSRFToken": page.context.cookies()[0]["value"]},
+        form={},
+    )
+    assert response.ok
+    campaign.refresh_from_db()
+    assert campaign.status == Status.DRAFT
+
+
+def test_the_action_step_follows_the_chosen_channel(page: Page, live_server: LiveServer) -> None:
+    ChannelConfigurationFactory.create(name="Shop email")
+    SmsConfigurationFactory.create(name="Shop SMS")
+    PushConfigurationFactory.create(name="Shop app")
+    _log_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/campaigns/campaign/add/")
+    configuration = page.locator("#id_channel_configuration option")
+    opens = page.locator(".fieldBox.field-track_opens")
+    clicks = page.locator(".fieldBox.field-track_clicks")
+
+    # Email: its sender only, opens and clicks.
+    expect(configuration).to_have_text(["---------", "Shop email (Email)"])
+    expect(opens).to_be_visible()
+    expect(clicks).to_be_visible()
+    page.select_option("#id_channel_configuration", label="Shop email (Email)")
+
+    # SMS: the SMS sender replaces it (the email one is no longer chosen); clicks only.
+    page.select_option("#id_channel", "sms")
+    expect(configuration).to_have_text(["---------", "Shop SMS (SMS)"])
+    expect(page.locator("#id_channel_configuration")).to_have_value("")
+    expect(opens).to_be_hidden()
+    expect(page.locator(".field-track_opens .help").first).to_be_hidden()
+    expect(clicks).to_be_visible()
+
+    # Push: the app, and no tracking at all.
+    page.select_option("#id_channel", "push")
+    expect(configuration).to_have_text(["---------", "Shop app (Push)"])
+    expect(page.locator(".form-row.field-track_opens")).to_be_hidden()
+
+    # Sender, namespace and audience can be added or edited here, not deleted.
+    for name in ("channel_configuration", "identity_namespace", "audience"):
+        expect(page.locator(f"#add_id_{name}")).to_have_count(1)  # audience: marketing only
+        expect(page.locator(f"#delete_id_{name}")).to_have_count(0)
+    page.select_option("#id_channel", "sms")
+    page.locator("fieldset:has(#fieldset-0-1-heading)").screenshot(
+        path=str(SCREENSHOTS / "campaign-action-sms.png")
     )

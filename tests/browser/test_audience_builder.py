@@ -32,6 +32,10 @@ RULES = {
     ],
 }
 AUDIENCE_MISSING = "A marketing campaign needs an audience: choose who it goes to."
+EMPTY_VALUE = (
+    "Give a value: an empty one would match nothing. For profiles without a value, "
+    "use “does not exist”."
+)
 
 
 def _screenshot(page: Page, name: str) -> None:
@@ -116,29 +120,46 @@ def test_build_rules_see_size_and_sample_then_fix_an_error_and_target_a_campaign
     expect(builder.locator(".rule-group .rule-group .rule-field")).to_have_value("consent.email")
     _screenshot(page, "audience-rules-saved.png")
 
-    # A number operator with no number: the error is said in words, and nothing is saved.
+    # An empty value: the builder says so at the row, in words, and does not submit.
     first = builder.locator(".rule-condition").first
-    first.locator(".rule-operator").select_option(label="is greater than")
     first.locator(".rule-value").fill("")
     page.click("input[name=_continue]")
 
-    expect(page.locator(".errornote")).to_be_visible()
-    expect(page.locator("#id_rules_error")).to_have_text("Condition 1 › value: Give a number.")
     bad_row = page.locator("#rule-builder .rule-condition").first
     expect(bad_row).to_have_class("rule-condition rule-has-error")
-    expect(bad_row.locator(".rule-errors")).to_have_text("Give a number.")
+    expect(bad_row.locator(".rule-errors")).to_have_text(EMPTY_VALUE)
+    expect(page.locator(".errornote")).to_have_count(0)  # nothing was sent
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")  # same page
+    _screenshot(page, "audience-rules-empty-value.png")
+    audience.refresh_from_db()
+    assert audience.rules == RULES
+
+    # A number operator with no number: the same, before anything is sent.
+    first.locator(".rule-operator").select_option(label="is greater than")
+    page.click("input[name=_continue]")
+    expect(bad_row.locator(".rule-errors")).to_have_text(EMPTY_VALUE)
+    expect(page.locator(".errornote")).to_have_count(0)
+
+    # A value the server cannot read: its error is said in words at the row, nothing saved.
+    first.locator(".rule-operator").select_option(label="is before")
+    first.locator(".rule-value").fill("someday")
+    page.click("input[name=_continue]")
+
+    expect(page.locator(".errornote")).to_be_visible()
+    date_error = "Give an ISO 8601 date or date-time, e.g. 2024-05-01 or 2024-05-01T09:30:00Z."
+    expect(page.locator("#id_rules_error")).to_have_text(f"Condition 1 › value: {date_error}")
+    bad_row = page.locator("#rule-builder .rule-condition").first
+    expect(bad_row).to_have_class("rule-condition rule-has-error")
+    expect(bad_row.locator(".rule-errors")).to_have_text(date_error)
     _screenshot(page, "audience-rules-error.png")
     audience.refresh_from_db()
-    assert audience.rules["conditions"][0] == {
-        "field": "attributes.tier",
-        "operator": "equals",
-        "value": "gold",
-    }
+    assert audience.rules == RULES
 
     # The marketing campaign: without an audience the review refuses it.
     page.goto(f"{live_server.url}/admin/campaigns/campaign/{campaign.pk}/change/")
     page.click("#clarion-open-review")
-    expect(page.locator("#clarion-review-errors li")).to_have_text([AUDIENCE_MISSING])
+    expect(page.locator("#clarion-review-errors li")).to_have_count(1)
+    expect(page.locator("#clarion-review-errors li")).to_contain_text(AUDIENCE_MISSING)
 
     # Step 4 (Audience): choose the audience, save, review again.
     page.click("text=Back to the campaign")

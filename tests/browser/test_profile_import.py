@@ -73,10 +73,13 @@ def test_upload_a_csv_watch_it_finish_download_rejected_rows_and_find_a_profile(
     profile_import = ProfileImport.objects.get()
     assert page.url.endswith(f"/admin/audiences/profileimport/{profile_import.pk}/change/")
     bar = page.locator(".field-progress progress")
-    expect(bar).to_have_attribute("data-status", "succeeded")
+    expect(bar).to_have_attribute("data-status", "partially_succeeded")
     expect(bar).to_have_attribute("value", "100")
     expect(page.locator(".field-progress .clarion-import-percent")).to_have_text("100%")
-    expect(page.locator(".field-status .readonly")).to_have_text("Succeeded")
+    expect(page.locator(".field-status .readonly")).to_have_text("Succeeded with rejected rows")
+    expect(page.locator("#content h2").first).to_have_text(
+        "spring.csv (Succeeded with rejected rows)"
+    )
     expect(page.locator(".field-created_count .readonly")).to_have_text("5")
     expect(page.locator(".field-updated_count .readonly")).to_have_text("0")
     expect(page.locator(".field-rejected_count .readonly")).to_have_text("2")
@@ -86,7 +89,7 @@ def test_upload_a_csv_watch_it_finish_download_rejected_rows_and_find_a_profile(
         f"{live_server.url}/admin/audiences/profileimport/{profile_import.pk}/status/"
     ).json()
     assert {k: status[k] for k in ("status", "finished", "created", "updated", "rejected")} == {
-        "status": "succeeded",
+        "status": "partially_succeeded",
         "finished": True,
         "created": 5,
         "updated": 0,
@@ -109,7 +112,12 @@ def test_upload_a_csv_watch_it_finish_download_rejected_rows_and_find_a_profile(
             "“not-an-email” is not a valid email address: An email address must have an @-sign.",
             "not-an-email,gold,10,opted_in",
         ],
-        ["8", "Consent is opted_in, opted_out or unknown.", "ivy@example.com,gold,30,maybe"],
+        [
+            "8",
+            "“maybe” is not a consent value for email: use opted_in, opted_out, unknown, "
+            "or yes/no, true/false, 1/0 (any case).",
+            "ivy@example.com,gold,30,maybe",
+        ],
     ]
     assert Profile.objects.count() == 5
 
@@ -167,8 +175,8 @@ def test_the_import_page_follows_a_running_import_until_it_finishes(
 
     # The worker finishes: the page reloads by itself with the final counts.
     assert profile_import_run(import_id=profile_import.pk)
-    expect(page.locator(".field-status .readonly")).to_have_text("Succeeded")
-    expect(bar).to_have_attribute("data-status", "succeeded")
+    expect(page.locator(".field-status .readonly")).to_have_text("Succeeded with rejected rows")
+    expect(bar).to_have_attribute("data-status", "partially_succeeded")
     expect(bar).to_have_attribute("data-status-url", "")
     expect(page.locator(".field-created_count .readonly")).to_have_text("5")
     expect(page.locator(".field-rejected_count .readonly")).to_have_text("2")

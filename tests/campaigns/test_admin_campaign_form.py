@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.models import AuditEvent, Campaign, CampaignContent
+from campaigns.models import TRACKING_BY_CHANNEL, AuditEvent, Campaign, CampaignContent
 from campaigns.services import lifecycle
 from core.actors import Actor
 from tests.campaigns.admin_helpers import campaign_form_data
-from tests.factories import AccessLabelFactory, CampaignFactory, ChannelConfigurationFactory
+from tests.factories import (
+    AccessLabelFactory,
+    CampaignFactory,
+    ChannelConfigurationFactory,
+    PushConfigurationFactory,
+    SmsConfigurationFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -295,3 +304,127 @@ def test_a_live_campaign_shows_its_curl_sample_with_every_variable_and_its_versi
     html = response.content.decode()
     assert 'id="clarion-curl-sample"' in html
     assert "v1" in html and "(live)" in html
+
+
+# --- the action step: channel configuration, tracking, related-object icons ------------------
+
+
+def _options(response: Any, name: str) -> list[str]:
+    form = response.context["adminform"].form
+    return [label for _value, label in form.fields[name].choices]
+
+
+def test_the_channel_configuration_offers_the_chosen_channels_active_ones(
+    admin_client: Client,
+) -> None:
+    # given configurations of each channel, one of them switched off
+    email = ChannelConfigurationFactory.create(name="Shop email")
+    ChannelConfigurationFactory.create(name="Old email", is_active=False)
+    sms = SmsConfigurationFactory.create(name="Shop SMS")
+    push = PushConfigurationFactory.create(name="Shop app")
+    campaign = CampaignFactory.create(channel_configuration=email)
+
+    # when the email campaign's page is opened
+    response = admin_client.get(change_url(campaign))
+
+    # then only active email configurations are offered, and the script gets every channel's
+    assert _options(response, "channel_configuration") == ["---------", "Shop email (Email)"]
+    select = re.search(r'<select name="channel_configuration"[^>]*>', response.content.decode())
+    assert select is not None
+    found = re.search(r'data-options="([^"]*)"', select[0])
+    assert found is not None
+    options = json.loads(html.unescape(found[1]))
+    assert options == {
+        "email": [[str(email.pk), "Shop email (Email)"]],
+        "sms": [[str(sms.pk), "Shop SMS (SMS)"]],
+        "push": [[str(push.pk), "Shop app (Push)"]],
+    }
+
+
+def test_a_channel_configuration_of_another_channel_is_refused_at_the_field(
+    admin_client: Client,
+) -> None:
+    # given an email draft and an SMS configuration
+    campaign = CampaignFactory.create(name="Before")
+    sms = SmsConfigurationFactory.create(name="Shop SMS")
+    before = campaign.channel_configuration_id
+
+    # when the email campaign is saved with the SMS configuration
+    data = campaign_form_data(
+        configuration=sms,
+        campaign=campaign,
+        name="After",
+        contents=[{"locale": "en", "subject": "Hi", "html": "<p>Hi</p>"}],
+    )
+    response = admin_client.post(change_url(campaign), data)
+
+    # then the field says why, and nothing was saved
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["channel_configuration"] == [
+        "Choose a channel configuration of the campaign's channel."
+    ]
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.channel_configuration_id) == ("Before", before)
+
+
+def test_switching_channel_offers_and_takes_that_channels_configuration(
+    admin_client: Client,
+) -> None:
+    # given an email draft and an SMS configuration
+    campaign = CampaignFactory.create()
+    sms = SmsConfigurationFactory.create(name="Shop SMS")
+
+    # when it is saved as an SMS campaign with the SMS configuration, opens still ticked
+    data = campaign_form_data(
+        configuration=sms,
+        campaign=campaign,
+        channel="sms",
+        contents=[{"locale": "en", "body": "Hi"}],
+    )
+    response = admin_client.post(change_url(campaign), data)
+
+    # then it is saved, and open tracking, which SMS cannot do, is stored off
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    campaign.refresh_from_db()
+    assert (campaign.channel, campaign.channel_configuration_id) == ("sms", sms.pk)
+    assert (campaign.track_opens, campaign.track_clicks) == (False, True)
+
+
+def test_a_push_campaign_stores_no_tracking(admin_client: Client) -> None:
+    push = PushConfigurationFactory.create(name="Shop app")
+
+    data = campaign_form_data(
+        configuration=push,
+        name="Push",
+        channel="push",
+        contents=[{"locale": "en", "title": "Hi", "body": "Hello"}],
+    )
+    response = admin_client.post(ADD_URL, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    campaign = Campaign.objects.get()
+    assert (campaign.track_opens, campaign.track_clicks) == (False, False)
+
+
+def test_the_page_gives_the_script_what_each_channel_can_track(admin_client: Client) -> None:
+    campaign = CampaignFactory.create()
+
+    page = admin_client.get(change_url(campaign)).content.decode()
+
+    script = re.search(
+        r'<script id="clarion-channel-tracking" type="application/json">(.*?)</script>', page
+    )
+    assert script is not None
+    assert json.loads(script[1]) == {"email": ["opens", "clicks"], "sms": ["clicks"], "push": []}
+    assert json.loads(script[1]) == {k: list(v) for k, v in TRACKING_BY_CHANNEL.items()}
+
+
+def test_namespace_and_channel_configuration_have_no_delete_icon(admin_client: Client) -> None:
+    campaign = CampaignFactory.create()
+
+    page = admin_client.get(change_url(campaign)).content.decode()
+
+    for name in ("identity_namespace", "channel_configuration", "audience"):
+        assert f'id="delete_id_{name}"' not in page
+        assert f'id="add_id_{name}"' in page  # adding stays
+    assert 'id="change_id_channel_configuration"' in page  # so does editing

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.test import Client
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -48,6 +48,8 @@ def messages_of(response: Any) -> list[str]:
 def test_the_review_page_lists_errors_and_warnings_linking_to_their_fields(
     admin_client: Client,
 ) -> None:
+    # given a draft with errors (no sender, a template error, no subject, an end in the
+    # past) and a warning (click tracking without links)
     campaign = CampaignFactory.create(
         channel_configuration=None,
         end_at=timezone.now() - timedelta(days=1),
@@ -57,22 +59,80 @@ def test_the_review_page_lists_errors_and_warnings_linking_to_their_fields(
         },
     )
 
+    # when its review page is opened
     response = admin_client.get(review_url(campaign))
 
+    # then each finding links to the row of its field on the change form
     assert response.status_code == 200
     base = change_url(campaign)
     errors = {(e["code"], e["href"]) for e in response.context["errors"]}
     assert errors == {
-        ("channel_configuration_missing", base + "#id_channel_configuration"),
-        ("template_syntax", base + "#id_contents-1-html"),
-        ("email_subject_missing", base + "#id_contents-1-subject"),
-        ("schedule_end_in_past", base + "#id_end_at"),
+        ("channel_configuration_missing", base + "#field-channel_configuration"),
+        ("template_syntax", base + "#field-contents-1-html"),
+        ("email_subject_missing", base + "#field-contents-1-subject"),
+        ("schedule_end_in_past", base + "#field-end_at"),
     }
     warnings = {(w["code"], w["href"]) for w in response.context["warnings"]}
-    assert warnings == {("tracking_without_links", base + "#id_track_clicks")}
-    html = response.content.decode()
-    assert f'href="{base}#id_contents-1-html"' in html
-    assert [a.name for a in response.context["actions"]] == ["activate"]
+    assert warnings == {("tracking_without_links", base + "#field-track_clicks")}
+    assert [item["action"].name for item in response.context["actions"]] == ["activate"]
+
+
+def test_errors_look_like_errors_and_warnings_like_warnings_each_with_a_go_to_field_link(
+    admin_client: Client,
+) -> None:
+    # given a draft with one error and one warning
+    campaign = CampaignFactory.create(
+        channel_configuration=None, content={"en": {"subject": "Hi", "html": "<p>no link</p>"}}
+    )
+
+    # when its review page is opened
+    html = admin_client.get(review_url(campaign)).content.decode()
+
+    # then the error is styled and worded as an error, the warning as a warning, and the
+    # message is text, with a separate link to the field
+    base = change_url(campaign)
+    assert (
+        '<li class="clarion-finding clarion-finding-error" '
+        'data-code="channel_configuration_missing">\n'
+        '            <img src="/static/admin/img/icon-no.svg" alt="" width="14" height="14">\n'
+        '            <span class="clarion-finding-text"><strong>Error:</strong> Choose a channel '
+        "configuration: it says who the message comes from.</span>\n"
+        f'            <a class="clarion-go-to-field" href="{base}#field-channel_configuration">'
+        "Go to field</a>"
+    ) in html
+    assert (
+        '<li class="clarion-finding clarion-finding-warning" data-code="tracking_without_links">\n'
+        '            <img src="/static/admin/img/icon-alert.svg" alt="" width="14" height="14">\n'
+        '            <span class="clarion-finding-text"><strong>Warning:</strong> Click tracking '
+        "is on but the content has no link to track.</span>\n"
+        f'            <a class="clarion-go-to-field" href="{base}#field-track_clicks">'
+        "Go to field</a>"
+    ) in html
+    assert f'<a href="{base}#field-channel_configuration">Choose' not in html
+
+
+def test_activate_is_disabled_while_errors_block_it(admin_client: Client) -> None:
+    # given a draft with an error, and one without
+    blocked = CampaignFactory.create(channel_configuration=None)
+    ready = CampaignFactory.create()
+
+    # when their review pages are opened
+    blocked_page = admin_client.get(review_url(blocked))
+    ready_page = admin_client.get(review_url(ready))
+
+    # then Activate is disabled, and says why, only where errors block it
+    assert blocked_page.context["blocked"] is True
+    assert (
+        '<button type="submit" class="button clarion-primary" name="action" value="activate" '
+        'disabled aria-describedby="clarion-blocked-note">Activate</button>'
+    ) in blocked_page.content.decode()
+    assert "Fix the errors above first" in blocked_page.content.decode()
+    assert ready_page.context["blocked"] is False
+    assert (
+        '<button type="submit" class="button clarion-primary" name="action" value="activate">'
+        "Activate</button>"
+    ) in ready_page.content.decode()
+    assert "Fix the errors above first" not in ready_page.content.decode()
 
 
 def test_activate_from_the_review_page_makes_the_campaign_live(
@@ -262,7 +322,7 @@ class TestFourEyes:
         client.force_login(marketer)
 
         review = client.get(review_url(campaign))
-        assert [a.name for a in review.context["actions"]] == ["submit_for_review"]
+        assert [a["action"].name for a in review.context["actions"]] == ["submit_for_review"]
         refused = client.post(action_url(campaign, "activate"))
         assert messages_of(refused) == [
             "This installation requires approval: submit the campaign for review."
@@ -270,15 +330,14 @@ class TestFourEyes:
         client.post(action_url(campaign, "submit_for_review"))
         campaign.refresh_from_db()
         assert campaign.status == Status.IN_REVIEW
-        assert [a.name for a in client.get(review_url(campaign)).context["actions"]] == ["reject"]
+        actions = client.get(review_url(campaign)).context["actions"]
+        assert [a["action"].name for a in actions] == ["reject"]
         not_allowed = client.post(action_url(campaign, "approve"))
         assert messages_of(not_allowed) == ["Approving needs the “approve campaigns” permission."]
 
         client.force_login(approver)
-        assert [a.name for a in client.get(review_url(campaign)).context["actions"]] == [
-            "approve",
-            "reject",
-        ]
+        actions = client.get(review_url(campaign)).context["actions"]
+        assert [a["action"].name for a in actions] == ["approve", "reject"]
         client.post(action_url(campaign, "approve"))
         campaign.refresh_from_db()
         assert campaign.status == Status.LIVE
@@ -308,3 +367,28 @@ class TestFourEyes:
 
         campaign.refresh_from_db()
         assert campaign.status == Status.DRAFT
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", reverse_lazy("admin:campaigns_campaign_review", args=["not-a-uuid"])),
+        ("post", reverse_lazy("admin:campaigns_campaign_preview", args=["not-a-uuid"])),
+        ("post", reverse_lazy("admin:campaigns_campaign_action", args=["not-a-uuid", "activate"])),
+        ("post", reverse_lazy("admin:campaigns_campaign_action", args=["not-a-uuid", "stop"])),
+    ],
+)
+def test_a_malformed_campaign_id_in_an_extra_page_is_404(
+    admin_client: Client, method: str, url: str
+) -> None:
+    # given a campaign, so that a lookup that ignored the id would find something
+    campaign = CampaignFactory.create()
+
+    # when a page of the campaign admin is asked for with an id that is not a UUID
+    response = getattr(admin_client, method)(url)
+
+    # then it is not found, and nothing happened
+    assert response.status_code == 404
+    assert Campaign.objects.get().status == Status.DRAFT
+    assert campaign.versions.count() == 0
+    assert AuditEvent.objects.count() == 0

@@ -6,8 +6,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audiences.models import Audience, Profile
 from campaigns.models import AuditEvent, Campaign, CampaignVersion, Status
 from campaigns.services import lifecycle
 from campaigns.services.authoring import (
@@ -300,3 +303,36 @@ def test_dispatcher_starts_due_campaigns_and_completes_ended_ones() -> None:
     }
     assert AuditEvent.objects.filter(action="go_live", campaign=due).count() == 1
     assert AuditEvent.objects.filter(action="complete", campaign=ending).count() == 1
+
+
+def test_activation_checks_the_audience_with_exists_never_a_count() -> None:
+    # given a marketing campaign whose audience has members
+    audience = Audience.objects.create(name="Members", kind=Audience.Kind.STATIC)
+    audience.members.add(*(Profile.objects.create() for _ in range(3)))
+    campaign = CampaignFactory.create(category="marketing", audience=audience)
+
+    # when it is activated (the review runs under the campaign's row lock)
+    with CaptureQueriesContext(connection) as queries:
+        activated = lifecycle.campaign_activate(campaign=campaign, actor=SYSTEM)
+
+    # then it is live, and no query counted the audience: one EXISTS (LIMIT 1) asked
+    assert activated.status == Status.LIVE
+    sql = [query["sql"].upper() for query in queries.captured_queries]
+    assert [statement for statement in sql if "COUNT(" in statement] == []
+    audience_reads = [s for s in sql if "AUDIENCES_AUDIENCEMEMBER" in s]
+    assert len(audience_reads) == 1
+    assert audience_reads[0].endswith("LIMIT 1")
+
+
+def test_activation_of_a_campaign_with_an_empty_audience_warns_but_goes_live() -> None:
+    # given a marketing campaign whose audience is empty
+    audience = Audience.objects.create(name="Nobody", kind=Audience.Kind.STATIC)
+    campaign = CampaignFactory.create(category="marketing", audience=audience)
+
+    # when it is activated
+    with CaptureQueriesContext(connection) as queries:
+        activated = lifecycle.campaign_activate(campaign=campaign, actor=SYSTEM)
+
+    # then it is live (an empty audience is a warning), and nothing was counted
+    assert activated.status == Status.LIVE
+    assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)

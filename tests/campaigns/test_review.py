@@ -181,3 +181,29 @@ def test_open_tracking_on_a_text_only_email_warns() -> None:
     )
 
     assert _codes(campaign) == ([], [("tracking_opens_without_html", "/tracking/opens")])
+
+
+def test_an_audience_with_rules_stored_before_they_were_refused_is_an_error() -> None:
+    # given an audience whose stored rules the language now refuses (an empty value)
+    broken = Audience.objects.create(
+        name="Old rules",
+        kind="rules",
+        rules={
+            "combinator": "and",
+            "conditions": [{"field": "attributes.city", "operator": "equals", "value": ""}],
+        },
+    )
+    campaign = CampaignFactory.create(category="marketing", audience=broken)
+
+    # then the review says so (instead of crashing), and it blocks activation
+    result = campaign_review(campaign=campaign)
+    assert [f.as_dict() for f in result.errors] == [
+        {
+            "code": "audience_rules_invalid",
+            "message": "The audience “Old rules” has rules to fix before it can be used: Give a "
+            "value: an empty one would match nothing. For profiles without a value, use "
+            "“does not exist”.",
+            "field": "/audience/audienceId",
+        }
+    ]
+    assert result.warnings == []

@@ -120,6 +120,34 @@
       };
     }
 
+    /* --- checks before submitting: an empty value is an error at its row, never a rule
+       that silently matches nothing (the server refuses it too, audiences/rule_parsing.py) */
+
+    function valueMissing(c) {
+      const field = fieldsByValue[c.base];
+      const op = c.operator;
+      if (op === "exists" || op === "not_exists") return false;
+      if (field.kind === "consent") return op === "in" ? c.values.length === 0 : !c.valueText;
+      if (field.kind === "attribute" && c.valueType === "boolean" && op !== "in") return false;
+      if (op === "in") return conditionToJson(c).value.length === 0;
+      return c.valueText.trim() === "";
+    }
+
+    function problems(group, pointer) {
+      const found = [];
+      group.conditions.forEach((item, index) => {
+        const at = pointer + "/conditions/" + index;
+        if (item.type === "group") {
+          found.push(...problems(item, at));
+          return;
+        }
+        const field = fieldsByValue[item.base];
+        if (field.free && !item.path.trim()) found.push({ pointer: at + "/field", detail: field.missing });
+        if (valueMissing(item)) found.push({ pointer: at + "/value", detail: T.valueMissing });
+      });
+      return found;
+    }
+
     function newCondition() {
       return { type: "condition", base: "attributes", path: "", operator: "equals", valueType: "text", valueText: "", values: [] };
     }
@@ -419,9 +447,19 @@
 
     const form = textarea.closest("form");
     if (form) {
-      form.addEventListener("submit", () => {
-        if (kindNow() === "static") textarea.value = "{}";
-        else write();
+      form.addEventListener("submit", (event) => {
+        if (kindNow() === "static") {
+          textarea.value = "{}";
+          return;
+        }
+        write();
+        const found = problems(model, "/rules");
+        if (!found.length) return;
+        event.preventDefault();
+        errors = found;
+        rerender();
+        const first = root.querySelector(".rule-has-error");
+        if (first) first.scrollIntoView({ block: "center" });
       });
     }
 

@@ -31,18 +31,95 @@
     });
   }
 
+  // What each channel can track comes from the server (TRACKING_BY_CHANNEL).
+  function trackingOf(channel) {
+    const node = document.getElementById("clarion-channel-tracking");
+    const tracking = node ? JSON.parse(node.textContent) : {};
+    return tracking[channel] || [];
+  }
+
+  function applyTracking(channel) {
+    const supported = trackingOf(channel);
+    ["opens", "clicks"].forEach(function (option) {
+      // The box and its help text, so no help is left under a hidden option.
+      document.querySelectorAll(".fieldBox.field-track_" + option).forEach(function (box) {
+        box.parentElement.hidden = !supported.includes(option);
+      });
+    });
+    document.querySelectorAll(".form-row.field-track_opens").forEach(function (row) {
+      row.hidden = supported.length === 0;
+    });
+  }
+
+  // Refill the channel configuration select with the chosen channel's configurations
+  // (data-options, from the form); the server refuses another channel's anyway.
+  function applyConfigurations(channel) {
+    const select = document.getElementById("id_channel_configuration");
+    if (!select || !select.dataset.options) {
+      return;
+    }
+    const options = JSON.parse(select.dataset.options)[channel] || [];
+    const chosen = select.value;
+    const blank = Array.from(select.options).find(function (option) {
+      return option.value === "";
+    });
+    select.replaceChildren();
+    if (blank) {
+      select.appendChild(blank);
+    }
+    options.forEach(function ([value, label]) {
+      select.appendChild(new Option(label, value, false, value === chosen));
+    });
+    if (select.value !== chosen) {
+      select.dispatchEvent(new Event("change", { bubbles: true })); // the edit link follows
+    }
+  }
+
   function applyChannel() {
     const channel = currentChannel();
     const parts = CHANNEL_PARTS[channel] || ALL_PARTS;
     ALL_PARTS.forEach(function (part) {
       setShown(".campaign-contents .form-row.field-" + part, parts.includes(part));
     });
-    setShown(".fieldBox.field-track_opens", channel === "email");
+    applyTracking(channel);
     const category = currentCategory();
     if (category) {
       setShown(".form-row.field-create_new_profiles", category === "transactional");
       setShown(".form-row.field-audience", category === "marketing");
     }
+  }
+
+  // The review page's "Go to field" links end in "#field-<name>" or
+  // "#field-contents-<n>-<part>" (campaigns/admin/views.py field_anchor). Django gives
+  // the rows only a "field-<name>" class, so name them, then scroll to and mark the row.
+  function nameRows() {
+    document.querySelectorAll("#clarion-steps .form-row, #clarion-steps .fieldBox").forEach(function (row) {
+      const names = Array.from(row.classList).filter(function (name) {
+        return name.startsWith("field-");
+      });
+      if (names.length !== 1) {
+        return; // a line of several fields: each of its boxes is named instead
+      }
+      const inline = row.closest(".inline-related[id]");
+      if (inline && inline.id.endsWith("-empty")) {
+        return; // the template Django copies for "Add another"
+      }
+      row.id = inline ? "field-" + inline.id + "-" + names[0].slice("field-".length) : names[0];
+    });
+  }
+
+  function showTarget() {
+    document.querySelectorAll(".clarion-targeted").forEach(function (element) {
+      element.classList.remove("clarion-targeted");
+    });
+    const id = decodeURIComponent(window.location.hash.slice(1));
+    const row = id ? document.getElementById(id) : null;
+    if (!row) {
+      return;
+    }
+    row.hidden = false;
+    row.classList.add("clarion-targeted");
+    row.scrollIntoView({ block: "center" });
   }
 
   function csrfToken() {
@@ -137,12 +214,21 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     applyChannel();
+    nameRows();
+    showTarget();
+    window.addEventListener("hashchange", showTarget);
     ["id_channel", "id_category"].forEach(function (id) {
       const select = document.getElementById(id);
       if (select) {
         select.addEventListener("change", applyChannel);
       }
     });
+    const channelSelect = document.getElementById("id_channel");
+    if (channelSelect) {
+      channelSelect.addEventListener("change", function () {
+        applyConfigurations(channelSelect.value);
+      });
+    }
     document.addEventListener("formset:added", applyChannel);
     const button = document.getElementById("clarion-preview-button");
     if (button) {
