@@ -229,7 +229,7 @@ def test_csv_consent_takes_yes_no_true_false_1_0_in_any_case(tmp_path: Path) -> 
             "d@example.com,y,,",
         ],
     ]
-    assert profile_resolve(namespace="email", value="d@example.com") is None
+    assert not Identity.objects.filter(value="d@example.com").exists()
 
 
 def test_jsonl_consent_takes_the_same_words(tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ def test_jsonl_consent_takes_the_same_words(tmp_path: Path) -> None:
         "“2” is not a consent value for email: use opted_in, opted_out, unknown, "
         "or yes/no, true/false, 1/0 (any case).",
     ]
-    assert profile_resolve(namespace="email", value="c@example.com") is None
+    assert not Identity.objects.filter(value="c@example.com").exists()
 
 
 def test_reimport_updates_instead_of_creating(tmp_path: Path) -> None:

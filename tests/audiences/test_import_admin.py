@@ -303,7 +303,7 @@ def test_import_page_title_shows_the_uploaded_name_not_the_storage_path(
 
     # then its title, heading and file column show the name that was uploaded
     page = response.content.decode()
-    assert "<title>people.csv (Queued) | View profile import | Django site admin</title>" in page
+    assert "<title>people.csv (Queued) | View profile import | Clarion</title>" in page
     assert "<h2>people.csv (Queued)</h2>" in page
     assert '<div class="readonly">people.csv</div>' in page
     assert "imports/" not in page
