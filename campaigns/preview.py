@@ -9,8 +9,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from campaigns.liquid import TemplateError, template_render, template_variables
-from campaigns.models import Campaign, Channel
+from campaigns.liquid import TemplateError, template_parse, template_render, template_variables
+from campaigns.models import HTML_PARTS, Campaign, Channel
 from config.errors import FieldError, InvalidInput
 from config.locales import locale_resolve
 from config.problems import pointer
@@ -46,7 +46,8 @@ def campaign_preview(
     errors: list[FieldError] = []
     for part, value in contents[chosen].parts(campaign.channel).items():
         try:
-            parts[part] = template_render(value, profile=profile, context=context)
+            template = template_parse(value, html=part in HTML_PARTS)
+            parts[part] = template_render(template, profile=profile, context=context).text
         except TemplateError as error:
             errors.append(FieldError(pointer("content", chosen, part), str(error.problem)))
     if errors:

@@ -4,6 +4,8 @@ from campaigns.models.access import AccessLabel, ApiKey, Tag
 from campaigns.models.audit import AuditEvent
 from campaigns.models.campaign import (
     CONTENT_PARTS,
+    HTML_PARTS,
+    LINK_PARTS,
     Campaign,
     CampaignContent,
     CampaignVersion,
@@ -15,6 +17,8 @@ from campaigns.models.channel import ChannelConfiguration
 
 __all__ = [
     "CONTENT_PARTS",
+    "HTML_PARTS",
+    "LINK_PARTS",
     "AccessLabel",
     "ApiKey",
     "AuditEvent",

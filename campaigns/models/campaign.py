@@ -46,6 +46,11 @@ CONTENT_PARTS: dict[str, dict[str, str]] = {
         "imageUrl": "image_url",
     },
 }
+# Parts rendered as HTML: Liquid output in them is HTML-escaped unless marked `safe`.
+HTML_PARTS = frozenset({"html"})
+# Parts holding a link a device opens: only https: or an app scheme the channel
+# configuration allows (campaigns/links.py).
+LINK_PARTS = frozenset({"deepLink", "imageUrl"})
 
 
 class Campaign(models.Model):
