@@ -327,5 +327,6 @@ def campaign_delete(*, campaign: Campaign, actor: Actor) -> None:
 def campaign_restore_data(*, campaign: Campaign, data: Mapping[str, Any]) -> None:
     """Put a version's data back on the campaign row (discarding a draft version)."""
     writer = _Writer(campaign, Actor.system())
-    writer.apply({key: value for key, value in data.items() if key != "channelSettings"})
+    frozen_only = ("schemaVersion", "channelSettings")
+    writer.apply({key: value for key, value in data.items() if key not in frozen_only})
     writer.save()

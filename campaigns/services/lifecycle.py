@@ -71,8 +71,12 @@ def _freeze_version(campaign: Campaign, actor: Actor) -> CampaignVersion:
         campaign=campaign,
         number=last + 1,
         snapshot=campaign_version_snapshot(campaign),
+        # The same facts as the snapshot, as columns the dispatcher and visibility filter on.
+        start_at=campaign.start_at,
+        end_at=campaign.end_at,
         created_by=actor.db_user,
     )
+    version.access_labels.set(campaign.access_labels.all())
     campaign.live_version = version
     return version
 
