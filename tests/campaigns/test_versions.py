@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 from types import MappingProxyType
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -339,3 +341,23 @@ def test_a_version_of_another_campaign_id_is_not_confused_in_the_cache() -> None
     two = version_render(version=second, locale="en", profile={}, context={})
 
     assert (one.parts["subject"], two.parts["subject"]) == ("One", "Two")
+
+
+def test_the_migration_fills_the_version_columns_from_existing_snapshots() -> None:
+    migration = importlib.import_module("campaigns.migrations.0003_version_schedule_and_labels")
+    campaign = CampaignFactory.create(
+        start_at=datetime(2020, 5, 1, tzinfo=UTC), end_at=datetime(2099, 5, 1, tzinfo=UTC)
+    )
+    campaign.access_labels.set([AccessLabelFactory.create(name="vip")])
+    version = _live(campaign)
+    CampaignVersion.objects.filter(pk=version.pk).update(start_at=None, end_at=None)
+    version.access_labels.clear()
+
+    migration.copy_from_snapshots(django_apps, None)
+
+    version.refresh_from_db()
+    assert (version.start_at, version.end_at) == (
+        datetime(2020, 5, 1, tzinfo=UTC),
+        datetime(2099, 5, 1, tzinfo=UTC),
+    )
+    assert list(version.access_labels.values_list("name", flat=True)) == ["vip"]
