@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -10,7 +11,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.liquid import template_check
-from campaigns.models import AccessLabel, ApiKey, Campaign, CampaignContent, Category
+from campaigns.models import (
+    AccessLabel,
+    ApiKey,
+    Campaign,
+    CampaignContent,
+    Category,
+    ChannelConfiguration,
+)
 from campaigns.models.access import SCOPES
 from campaigns.services.authoring import campaign_assert_editable
 from config.errors import ClarionError
@@ -120,6 +128,49 @@ class CampaignContentForm(forms.ModelForm[CampaignContent]):
             if problem is not None:
                 self.add_error(name, gettext("Template error: %s") % problem)
         return cleaned
+
+
+class AppSchemesField(forms.Field):
+    """App URI schemes typed as ``myapp, shop-app``; stored as a list of lower-case names."""
+
+    widget = forms.TextInput
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:
+        return [scheme.lower() for scheme in re.split(r"[\s,]+", str(value or "")) if scheme]
+
+
+class ChannelConfigurationForm(forms.ModelForm[ChannelConfiguration]):
+    """A channel configuration; the push app schemes are typed as a comma-separated list."""
+
+    push_app_schemes = AppSchemesField(
+        label=_("allowed app link schemes"),
+        required=False,
+        help_text=_(
+            "Push only: your app's own URI schemes, separated by commas (e.g. myapp, shop-app). "
+            "Deep links and image URLs may use them besides https:."
+        ),
+    )
+
+    class Meta:
+        model = ChannelConfiguration
+        fields = [
+            "name",
+            "channel",
+            "is_active",
+            "from_name",
+            "from_email",
+            "reply_to",
+            "tracking_domain",
+            "sms_sender",
+            "sms_provider",
+            "push_app_id",
+            "push_platform",
+            "push_provider",
+            "push_app_schemes",
+        ]
 
 
 class ApiKeyCreateForm(forms.Form):

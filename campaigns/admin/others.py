@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.actors import Actor
-from campaigns.admin.forms import ApiKeyChangeForm, ApiKeyCreateForm
+from campaigns.admin.forms import ApiKeyChangeForm, ApiKeyCreateForm, ChannelConfigurationForm
 from campaigns.apikeys import api_key_create
 from campaigns.models import (
     AccessLabel,
@@ -38,6 +38,7 @@ def _pretty_json(value: Any) -> str:
 
 @admin.register(ChannelConfiguration)
 class ChannelConfigurationAdmin(admin.ModelAdmin[ChannelConfiguration]):
+    form = ChannelConfigurationForm
     list_display = ["name", "channel", "sender", "is_active", "updated_at"]
     list_filter = ["channel", "is_active"]
     search_fields = ["name", "from_email", "sms_sender", "push_app_id"]
@@ -60,7 +61,7 @@ class ChannelConfigurationAdmin(admin.ModelAdmin[ChannelConfiguration]):
         (
             _("Push"),
             {
-                "fields": ["push_app_id", "push_platform", "push_provider"],
+                "fields": ["push_app_id", "push_platform", "push_provider", "push_app_schemes"],
                 "description": _("For push configurations: the app notifications go to."),
             },
         ),

@@ -20,9 +20,11 @@ from audiences.models import Audience, IdentityNamespace
 from campaigns.actors import Actor
 from campaigns.audit import audit_record
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
+from campaigns.links import link_template_problem
 from campaigns.liquid import template_check
 from campaigns.models import (
     CONTENT_PARTS,
+    LINK_PARTS,
     AccessLabel,
     Campaign,
     CampaignContent,
@@ -151,6 +153,8 @@ class _Writer:
                 _("At most %(max)d locales per campaign; this has %(n)d.")
                 % {"max": MAX_LOCALES_PER_CAMPAIGN, "n": len(content)},
             )
+        configuration = self.campaign.channel_configuration
+        app_schemes = configuration.push_app_schemes if configuration is not None else []
         cleaned: dict[str, dict[str, str]] = {}
         for raw_locale, values in content.items():
             locale = locale_normalize(str(raw_locale))
@@ -182,6 +186,11 @@ class _Writer:
                 problem = template_check(text)
                 if problem is not None:
                     self.error(at, _("Template error: %s") % problem)
+                elif (
+                    part in LINK_PARTS
+                    and (refused := link_template_problem(text, app_schemes)) is not None
+                ):
+                    self.error(at, refused)
                 row[parts[part]] = text
             cleaned[locale] = row
         self.contents = cleaned
