@@ -37,8 +37,9 @@ class EmptyVariable:
 
 @dataclass(frozen=True)
 class RenderedMessage:
-    """One recipient's message: the content locale used and each part rendered."""
+    """One recipient's message: its channel, the content locale used and each part rendered."""
 
+    channel: str
     locale: str
     parts: Mapping[str, str]
     empty_variables: tuple[EmptyVariable, ...] = ()
@@ -100,4 +101,4 @@ def content_render(
             message=_("The rendered link is not allowed: %s") % refused[0].detail,
             errors=refused,
         )
-    return RenderedMessage(chosen, MappingProxyType(parts), tuple(empty))
+    return RenderedMessage(channel, chosen, MappingProxyType(parts), tuple(empty))

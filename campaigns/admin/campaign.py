@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -29,7 +30,7 @@ from campaigns.models import (
     Status,
     Tag,
 )
-from campaigns.preview import campaign_curl_sample
+from campaigns.preview import campaign_curl_sample, campaign_preview_source, campaign_sample_data
 from campaigns.selectors import access_labels_held, campaign_list_visible
 from campaigns.services.authoring import campaign_assert_editable, campaign_delete
 from campaigns.services.authoring import campaign_record_edit as record_edit
@@ -324,11 +325,16 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     def _campaign_context(self, request: HttpRequest, obj: Campaign) -> dict[str, Any]:
         live = obj.status in (Status.LIVE, Status.SCHEDULED)
         base_url = settings.CLARION_PUBLIC_URL or request.build_absolute_uri("/")
+        preview = campaign_preview_source(obj)
+        sample = campaign_sample_data(obj)
         return {
             "campaign_tools": campaign_object_tools(obj) if self.can_act(request) else [],
-            "campaign_locales": list(
-                obj.contents.order_by("locale").values_list("locale", flat=True)
-            ),
+            "campaign_locales": sorted(preview.content),
+            "preview_default_locale": preview.default_locale,
+            "preview_of_live_version": preview.is_live_version,
+            # Pre-filled with every variable the content uses, so the shape to send shows.
+            "preview_sample_profile": json.dumps(sample["profile"], indent=2, ensure_ascii=False),
+            "preview_sample_context": json.dumps(sample["context"], indent=2, ensure_ascii=False),
             "curl_sample": campaign_curl_sample(obj, base_url=base_url) if live else "",
             "versions": list(obj.versions.select_related("created_by").order_by("-number")),
             "audit_events": list(

@@ -160,6 +160,7 @@ def test_version_render_falls_back_and_reads_the_version_not_the_draft_edits() -
     )
 
     assert brazil == RenderedMessage(
+        "email",
         "pt",
         {"subject": "Olá Ana", "preheader": "", "html": "<p></p>", "text": ""},
         (EmptyVariable("/content/pt/html", "context.x"),),
