@@ -21,8 +21,13 @@ from audiences.models import IdentityNamespace
 from campaigns.actors import Actor
 from campaigns.admin import views
 from campaigns.admin.actions import ACTIONS, campaign_object_tools
-from campaigns.admin.forms import CampaignContentForm, CampaignForm
-from campaigns.audit import audit_record
+from campaigns.admin.editing import (
+    CampaignRefused,
+    campaign_document,
+    refusal_of,
+    refusal_remember,
+)
+from campaigns.admin.forms import CampaignContentForm, CampaignContentFormSet, CampaignForm
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
 from campaigns.models import (
     Campaign,
@@ -32,8 +37,7 @@ from campaigns.models import (
 )
 from campaigns.preview import campaign_curl_sample, campaign_preview_source, campaign_sample_data
 from campaigns.selectors import access_labels_held, campaign_list_visible
-from campaigns.services.authoring import campaign_assert_editable, campaign_delete
-from campaigns.services.authoring import campaign_record_edit as record_edit
+from campaigns.services.authoring import campaign_create, campaign_delete, campaign_update
 from config.errors import ClarionError
 
 STEP_FIELDSETS: Any = [
@@ -99,6 +103,7 @@ class CampaignContentInline(admin.StackedInline[CampaignContent, Campaign]):
 
     model = CampaignContent
     form = CampaignContentForm
+    formset = CampaignContentFormSet
     extra = 0
     min_num = 0
     max_num = MAX_LOCALES_PER_CAMPAIGN
@@ -120,6 +125,13 @@ class CampaignContentInline(admin.StackedInline[CampaignContent, Campaign]):
 
     def get_extra(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any) -> int:
         return 1 if obj is None else 0
+
+    def get_formset(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        refusal = refusal_of(request)
+        if refusal is None:
+            return formset
+        return type(formset.__name__, (formset,), {"refusal": refusal})
 
     def has_add_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
         if obj is not None and not obj.is_editable:
@@ -194,31 +206,54 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
         """May the user press lifecycle buttons (change permission on campaigns)?"""
         return super().has_change_permission(request)
 
+    # --- saving through the authoring service ---------------------------------------
+    def get_form(
+        self, request: HttpRequest, obj: Campaign | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = refusal_of(request)
+        if refusal is None:
+            return form
+        return type(form.__name__, (form,), {"refusal": refusal})
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except CampaignRefused as refused:
+            # The service refused the save inside Django's transaction, which has rolled
+            # back. Validate the same POST again with its errors attached, so the page
+            # shows each one at its field and nothing is written.
+            refusal_remember(request, refused.error)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(
         self, request: HttpRequest, obj: Campaign, form: ModelForm[Any], change: bool
     ) -> None:
-        actor = Actor(user=request.user)
-        if change:
-            campaign_assert_editable(campaign=Campaign.objects.get(pk=obj.pk))
-        else:
-            obj.created_by = actor.db_user
-        obj.last_edited_by = actor.db_user
-        super().save_model(request, obj, form, change)
+        """Nothing here: ``save_related`` has the content too and saves both in one service call."""
 
     def save_related(
         self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool
     ) -> None:
-        super().save_related(request, form, formsets, change)
-        changed = list(form.changed_data)
-        for formset in formsets:
-            for inline_form in formset.forms:
-                locale = inline_form.cleaned_data.get("locale") if inline_form.is_bound else None
-                changed += [f"content/{locale}/{name}" for name in inline_form.changed_data]
+        """Save through the API's services: same lock, validation and audit event."""
         actor = Actor(user=request.user)
-        if change:
-            record_edit(campaign=form.instance, actor=actor, changed=sorted(set(changed)))
-        else:
-            audit_record(campaign=form.instance, action="create", actor=actor)
+        document = campaign_document(form, formsets)
+        try:
+            if change:
+                saved = campaign_update(campaign=form.instance, data=document, actor=actor)
+            else:
+                saved = campaign_create(data=document, actor=actor)
+        except ClarionError as error:
+            raise CampaignRefused(error) from error
+        # Django's history entry and redirect use the form's object: give it the saved id.
+        form.instance.pk = saved.pk
+        for formset in formsets:
+            formset.save(commit=False)  # lists added/changed/deleted rows for the history
 
     def delete_model(self, request: HttpRequest, obj: Campaign) -> None:
         campaign_delete(campaign=obj, actor=Actor(user=request.user))

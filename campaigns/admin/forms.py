@@ -7,20 +7,18 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.liquid import template_check
+from campaigns.admin.editing import campaign_errors, content_errors
 from campaigns.models import (
     AccessLabel,
     ApiKey,
     Campaign,
     CampaignContent,
-    Category,
     ChannelConfiguration,
 )
 from campaigns.models.access import SCOPES
-from campaigns.services.authoring import campaign_assert_editable
 from config.errors import ClarionError
 from config.locales import locale_normalize, locale_validator
 
@@ -45,7 +43,15 @@ def _clean_locale(value: str) -> str:
 
 
 class CampaignForm(forms.ModelForm[Campaign]):
-    """The campaign's own fields; the content per locale is an inline formset."""
+    """The campaign's own fields; the content per locale is an inline formset.
+
+    The form checks shapes only; the authoring service checks meaning, status
+    and permissions when the admin saves (``campaigns.admin.editing``).
+    """
+
+    # Set on a copy of the class when the service refused the posted document: its
+    # errors are added at their fields (CampaignAdmin.changeform_view).
+    refusal: ClarionError | None = None
 
     class Meta:
         model = Campaign
@@ -80,24 +86,35 @@ class CampaignForm(forms.ModelForm[Campaign]):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if not self.instance._state.adding:
-            # The admin shows a campaign that cannot be edited read-only; this catches
-            # a status change between opening the form and saving it.
-            stored = Campaign.objects.get(pk=self.instance.pk)
-            try:
-                campaign_assert_editable(campaign=stored)
-            except ClarionError as error:
-                raise ValidationError(error.message) from None
-        if cleaned.get("create_new_profiles") and cleaned.get("category") != Category.TRANSACTIONAL:
-            self.add_error(
-                "create_new_profiles",
-                gettext("Only transactional campaigns can create profiles for unknown recipients."),
-            )
+        if self.refusal is not None:
+            for field, message in campaign_errors(self.refusal, set(self.fields)):
+                self.add_error(field, message)
         return cleaned
 
 
+class CampaignContentFormSet(BaseInlineFormSet[CampaignContent, Campaign, Any]):
+    """The content rows; shows the service's errors under /content at their row and field."""
+
+    refusal: ClarionError | None = None
+
+    def clean(self) -> None:
+        super().clean()
+        if self.refusal is None:
+            return
+        rows = {
+            row.cleaned_data["locale"]: row
+            for row in self.forms
+            if getattr(row, "cleaned_data", None) and row.cleaned_data.get("locale")
+        }
+        placed, unplaced = content_errors(self.refusal, rows)
+        for row, field, message in placed:
+            row.add_error(field, message)
+        if unplaced:
+            raise ValidationError(unplaced)
+
+
 class CampaignContentForm(forms.ModelForm[CampaignContent]):
-    """One locale's content; a template that does not parse is an error at its field."""
+    """One locale's content. Template syntax and links are checked by the authoring service."""
 
     class Meta:
         model = CampaignContent
@@ -120,14 +137,6 @@ class CampaignContentForm(forms.ModelForm[CampaignContent]):
 
     def clean_locale(self) -> str:
         return _clean_locale(self.cleaned_data.get("locale", ""))
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        for name in TEMPLATE_FIELDS:
-            problem = template_check(cleaned.get(name) or "")
-            if problem is not None:
-                self.add_error(name, gettext("Template error: %s") % problem)
-        return cleaned
 
 
 class AppSchemesField(forms.Field):

@@ -294,13 +294,6 @@ def campaign_update(*, campaign: Campaign, data: Mapping[str, Any], actor: Actor
     return campaign
 
 
-def campaign_record_edit(*, campaign: Campaign, actor: Actor, changed: list[str]) -> None:
-    """Note an edit made through the admin's forms (last editor and audit log)."""
-    Campaign.objects.filter(pk=campaign.pk).update(last_edited_by=actor.db_user)
-    campaign.last_edited_by = actor.db_user
-    audit_record(campaign=campaign, action="edit", actor=actor, detail={"changed": changed})
-
-
 @transaction.atomic
 def campaign_duplicate(*, campaign: Campaign, actor: Actor, name: str | None = None) -> Campaign:
     """A new draft with the same configuration and content (how a stopped campaign returns)."""

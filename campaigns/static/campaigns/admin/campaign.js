@@ -84,7 +84,6 @@
     list.replaceChildren();
     (warnings || []).forEach(function (warning) {
       const item = document.createElement("li");
-      item.className = "warning";
       item.dataset.field = warning.field;
       item.dataset.variable = warning.variable;
       item.textContent = warning.field + ": " + warning.message;
