@@ -73,7 +73,9 @@ STEP_FIELDSETS: Any = [
             "description": _(
                 "One message per locale, written with {{ profile.* }} and {{ context.* }} "
                 "(the data sent in the trigger call). A recipient whose locale has no content "
-                "gets its language (pt-BR falls back to pt), then the default locale."
+                "gets its language (pt-BR falls back to pt), then the default locale. In the "
+                "HTML body these values are HTML-escaped; write {{ context.banner | safe }} "
+                "only for markup you trust."
             ),
             "classes": ["step-content"],
         },

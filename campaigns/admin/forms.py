@@ -35,6 +35,23 @@ TEMPLATE_FIELDS = (
 )
 
 
+# What marketers need to know at the field (docs/content.md says more).
+CONTENT_HELP = {
+    "html": _(
+        "Values from {{ profile.* }} and {{ context.* }} are HTML-escaped here, so data "
+        "cannot inject markup. For markup you trust, add the safe filter: "
+        "{{ context.banner | safe }}."
+    ),
+    "deep_link": _(
+        "An https:// link, or a link of an app scheme the channel configuration allows "
+        "(e.g. myapp://product/42)."
+    ),
+    "image_url": _(
+        "An https:// link, or a link of an app scheme the channel configuration allows."
+    ),
+}
+
+
 def _clean_locale(value: str) -> str:
     """Normalise (pt_br -> pt-BR) before checking the shape, so people may type either."""
     locale = locale_normalize(value or "")
@@ -134,6 +151,8 @@ class CampaignContentForm(forms.ModelForm[CampaignContent]):
         super().__init__(*args, **kwargs)
         self.fields["locale"].validators = []
         self.fields["locale"].help_text = _("e.g. en, fr, pt-BR, zh-Hant-TW")
+        for name, help_text in CONTENT_HELP.items():
+            self.fields[name].help_text = help_text
 
     def clean_locale(self) -> str:
         return _clean_locale(self.cleaned_data.get("locale", ""))

@@ -58,6 +58,9 @@ def test_the_add_form_shows_the_six_steps_in_order(admin_client: Client) -> None
     positions = [html.index(step) for step in steps]
     assert positions == sorted(positions)
     assert "campaigns/admin/campaign.js" in html
+    # Marketers learn at the HTML field that data is escaped, and how to opt out.
+    assert "HTML-escaped here, so data cannot inject markup" in html
+    assert "{{ context.banner | safe }}" in html
     assert "http://" not in re.sub(r'(href|src|action)="[^"]*"', "", html).split("<body")[0]
 
 
