@@ -22,6 +22,7 @@ from campaigns.models import Campaign, CampaignVersion, Status
 from campaigns.review import campaign_review
 from campaigns.services.authoring import campaign_restore_data
 from campaigns.snapshot import campaign_version_snapshot
+from campaigns.versions import version_snapshot
 from config.errors import FieldError, InvalidTransition, NotPermitted, ReviewBlocked
 
 APPROVE_PERMISSION = "campaigns.approve_campaign"
@@ -92,6 +93,9 @@ def _close_draft_version(campaign: Campaign) -> bool:
     if not campaign.has_draft_version:
         return False
     if campaign.live_version is not None:
+        # Refuses (SnapshotSchemaError) a snapshot this code cannot read before it is
+        # written back onto the row.
+        version_snapshot(campaign.live_version)
         campaign_restore_data(campaign=campaign, data=campaign.live_version.snapshot)
     campaign.has_draft_version = False
     return True
@@ -253,8 +257,7 @@ def campaign_discard_draft_version(*, campaign: Campaign, actor: Actor) -> Campa
         raise InvalidTransition(
             code="no_draft_version", message=_("There is no draft version to discard.")
         )
-    campaign_restore_data(campaign=campaign, data=campaign.live_version.snapshot)
-    campaign.has_draft_version = False
+    _close_draft_version(campaign)
     campaign.save(update_fields=["has_draft_version", "updated_at"])
     audit_record(campaign=campaign, action="discard_draft_version", actor=actor)
     return campaign

@@ -65,3 +65,20 @@ def test_swagger_docs_load_their_assets_from_our_static_files() -> None:
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css" in html
     assert "cdn" not in html.lower()
     assert "unpkg" not in html.lower()
+
+
+def test_the_preview_response_schema_documents_its_warnings() -> None:
+    out = StringIO()
+    call_command("spectacular", stdout=out)
+    components = yaml.safe_load(out.getvalue())["components"]["schemas"]
+
+    preview = components["CampaignPreview"]
+    warning = components["CampaignPreviewWarning"]
+
+    assert preview["required"] == ["locale", "parts", "warnings"]
+    assert preview["properties"]["warnings"]["type"] == "array"
+    assert preview["properties"]["warnings"]["items"] == {
+        "$ref": "#/components/schemas/CampaignPreviewWarning"
+    }
+    assert sorted(warning["required"]) == ["code", "field", "message", "variable"]
+    assert set(warning["properties"]) == {"code", "message", "field", "variable"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 import pytest
@@ -362,3 +362,36 @@ def test_the_migration_fills_the_version_columns_from_existing_snapshots() -> No
         datetime(2099, 5, 1, tzinfo=UTC),
     )
     assert list(version.access_labels.values_list("name", flat=True)) == ["vip"]
+
+
+def test_the_schedule_window_is_open_from_its_start_until_before_its_end() -> None:
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    end = datetime(2030, 2, 1, tzinfo=UTC)
+    window = Schedule(start_at=start, end_at=end)
+
+    assert [
+        window.is_open(at)
+        for at in (start - timedelta(seconds=1), start, end - timedelta(seconds=1), end)
+    ] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert Schedule(start_at=None, end_at=None).is_open(start) is True
+
+
+def test_discarding_refuses_a_live_version_this_code_cannot_read_and_keeps_the_draft() -> None:
+    campaign = CampaignFactory.create()
+    version = _live(campaign)
+    lifecycle.campaign_open_draft_version(campaign=campaign, actor=SYSTEM)
+    campaign_update(campaign=campaign, data={"name": "Draft name"}, actor=SYSTEM)
+    CampaignVersion.objects.filter(pk=version.pk).update(
+        snapshot={**version.snapshot, "schemaVersion": 2, "name": "Written by a newer Clarion"}
+    )
+
+    with pytest.raises(SnapshotSchemaError):
+        lifecycle.campaign_discard_draft_version(campaign=campaign, actor=SYSTEM)
+
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.has_draft_version) == ("Draft name", True)
