@@ -58,10 +58,10 @@ class _RecordingOutputNode(OutputNode):
 
     def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
         text = to_liquid_string(self.expression.evaluate(context), context.autoescape)
-        if not text:
-            found = _empty_variables.get()
-            path = _variable_path(self.expression) if found is not None else None
-            if found is not None and path is not None and path not in found:
+        found = _empty_variables.get()
+        if not text and found is not None:
+            path = _variable_path(self.expression)
+            if path is not None and path not in found:
                 found.append(path)
         return buffer.write(text)
 

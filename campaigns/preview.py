@@ -36,6 +36,7 @@ class PreviewSource:
 
 
 def campaign_preview_source(campaign: Campaign) -> PreviewSource:
+    """The live version once the campaign has one (what is sent), else the draft row."""
     version = campaign.live_version
     if version is not None:
         snapshot = version_snapshot(version)
@@ -73,11 +74,12 @@ def campaign_preview(
         return version_render(
             version=campaign.live_version, locale=locale, profile=profile, context=context
         )
+    draft = campaign_preview_source(campaign)
     configuration = campaign.channel_configuration
     return content_render(
-        channel=campaign.channel,
-        contents={c.locale: c.parts(campaign.channel) for c in campaign.contents.all()},
-        default_locale=campaign.default_locale,
+        channel=draft.channel,
+        contents=draft.content,
+        default_locale=draft.default_locale,
         locale=locale,
         profile=profile,
         context=context,
