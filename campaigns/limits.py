@@ -16,4 +16,13 @@ LIQUID_LOOP_ITERATION_LIMIT = 10_000
 LIQUID_OUTPUT_STREAM_LIMIT = 1_000_000  # characters of rendered output
 LIQUID_CONTEXT_DEPTH_LIMIT = 30
 LIQUID_LOCAL_NAMESPACE_LIMIT = 100_000
-LIQUID_TEMPLATE_CACHE_SIZE = 2048  # parsed templates kept per process
+# Parsed templates kept per process, bounded by count and by the characters of their
+# sources (a parsed tree takes a few times its source). Counting alone let 2,048 entries
+# of one megabyte each (gigabytes once parsed) stay in every worker.
+LIQUID_VERSION_CACHE_ENTRIES = 2048  # (version, locale, part): ~100 versions of 5 locales
+LIQUID_VERSION_CACHE_SOURCE_CHARS = 16_000_000
+LIQUID_SOURCE_CACHE_ENTRIES = 512  # unsaved sources: draft previews, validation
+LIQUID_SOURCE_CACHE_SOURCE_CHARS = 4_000_000
+# Typed readers of frozen version snapshots kept per process (their content's characters).
+VERSION_SNAPSHOT_CACHE_ENTRIES = 1024
+VERSION_SNAPSHOT_CACHE_CHARS = 16_000_000

@@ -1,24 +1,73 @@
 """Liquid, the personalisation language marketers write content in.
 
-python-liquid is designed for untrusted template authors; the environment
-below adds resource limits so one template cannot exhaust a worker. Templates
-are parsed once and cached by source text, so every version and locale of a
-campaign is parsed at most once per process.
+python-liquid is designed for untrusted template authors; the environments
+below add resource limits so one template cannot exhaust a worker. HTML parts
+are rendered with autoescape on: a value from ``profile`` or ``context`` (data
+sent by other systems, possibly by the recipients themselves) is HTML-escaped
+unless the marketer marks it trusted with the ``safe`` filter. Text parts
+(subjects, SMS, push) are not HTML and stay unescaped.
+
+Parsed templates are cached per process, bounded by count and by the total
+size of their sources (``campaigns.bounded_cache``): a version's templates by
+(version, locale, part), since a version never changes; unsaved sources
+(previews of drafts, validation) by their text.
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import Any, TextIO
+from uuid import UUID
 
 from liquid import BoundTemplate, Environment
+from liquid.builtin.expressions import FilteredExpression, Path
+from liquid.builtin.output import Output, OutputNode
+from liquid.context import RenderContext
 from liquid.exceptions import LiquidError
+from liquid.stringify import to_liquid_string
 
 from campaigns import limits
+from campaigns.bounded_cache import BoundedCache
 
 VARIABLE_ROOTS = ("profile", "context")
+
+# Paths of the profile/context variables that rendered as nothing, for the render
+# in progress (None when nobody listens). A context variable, so concurrent renders
+# in threads or tasks never mix their findings.
+_empty_variables: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "clarion_liquid_empty_variables", default=None
+)
+
+
+def _variable_path(expression: object) -> str | None:
+    """``profile.person.name.firstName`` for an output of a profile or context path."""
+    if not isinstance(expression, FilteredExpression) or not isinstance(expression.left, Path):
+        return None
+    segments = expression.left.path
+    if len(segments) < 2 or segments[0] not in VARIABLE_ROOTS:
+        return None
+    return ".".join(str(segment) for segment in segments)
+
+
+class _RecordingOutputNode(OutputNode):
+    """``{{ ... }}`` that notes a profile or context variable rendering empty (for previews)."""
+
+    __slots__ = ()
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        text = to_liquid_string(self.expression.evaluate(context), context.autoescape)
+        found = _empty_variables.get()
+        if not text and found is not None:
+            path = _variable_path(self.expression)
+            if path is not None and path not in found:
+                found.append(path)
+        return buffer.write(text)
+
+
+class _RecordingOutput(Output):
+    node_class = _RecordingOutputNode
 
 
 class ClarionLiquidEnvironment(Environment):
@@ -29,8 +78,26 @@ class ClarionLiquidEnvironment(Environment):
     context_depth_limit = limits.LIQUID_CONTEXT_DEPTH_LIMIT
     local_namespace_limit = limits.LIQUID_LOCAL_NAMESPACE_LIMIT
 
+    def setup_tags_and_filters(self, *, extra: bool = False) -> None:
+        super().setup_tags_and_filters(extra=extra)
+        self.add_tag(_RecordingOutput)
 
+
+# Subjects, preheaders, text bodies, SMS and push: plain text, never HTML-escaped.
 ENVIRONMENT = ClarionLiquidEnvironment()
+# HTML bodies: every {{ value }} is HTML-escaped unless piped through `safe`.
+HTML_ENVIRONMENT = ClarionLiquidEnvironment(autoescape=True)
+
+# Parsed templates of frozen versions, keyed by (version id, locale, part).
+VERSION_TEMPLATES: BoundedCache[tuple[UUID, str, str], BoundTemplate] = BoundedCache(
+    max_entries=limits.LIQUID_VERSION_CACHE_ENTRIES,
+    max_size=limits.LIQUID_VERSION_CACHE_SOURCE_CHARS,
+)
+# Parsed templates of unsaved or draft sources, keyed by (html?, source text).
+SOURCE_TEMPLATES: BoundedCache[tuple[bool, str], BoundTemplate] = BoundedCache(
+    max_entries=limits.LIQUID_SOURCE_CACHE_ENTRIES,
+    max_size=limits.LIQUID_SOURCE_CACHE_SOURCE_CHARS,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +122,14 @@ class TemplateError(Exception):
         self.problem = problem
 
 
+@dataclass(frozen=True)
+class RenderedText:
+    """A rendered template and the ``profile.*``/``context.*`` paths that rendered empty."""
+
+    text: str
+    empty_variables: tuple[str, ...] = ()
+
+
 def _problem(error: LiquidError) -> TemplateProblem:
     message = str(error.message or error.__class__.__name__)
     try:
@@ -67,17 +142,31 @@ def _problem(error: LiquidError) -> TemplateProblem:
     return TemplateProblem(message, line, column + 1)
 
 
-@lru_cache(maxsize=limits.LIQUID_TEMPLATE_CACHE_SIZE)
-def _parse_cached(source: str) -> BoundTemplate:
-    return ENVIRONMENT.from_string(source)
-
-
-def template_parse(source: str) -> BoundTemplate:
-    """Parse (or fetch from the cache) a template; raises TemplateError."""
+def _parse(source: str, html: bool) -> BoundTemplate:
+    environment = HTML_ENVIRONMENT if html else ENVIRONMENT
     try:
-        return _parse_cached(source)
+        return environment.from_string(source)
     except LiquidError as error:
         raise TemplateError(_problem(error)) from None
+
+
+def template_parse(source: str, *, html: bool = False) -> BoundTemplate:
+    """Parse (or fetch from the cache) an unsaved template; raises TemplateError.
+
+    ``html`` parses it for an HTML part (autoescape on).
+    """
+    return SOURCE_TEMPLATES.get_or_build(
+        (html, source), lambda: _parse(source, html), size=len(source)
+    )
+
+
+def version_template(
+    *, version_id: UUID, locale: str, part: str, source: str, html: bool
+) -> BoundTemplate:
+    """A frozen version's parsed template for one locale and part; raises TemplateError."""
+    return VERSION_TEMPLATES.get_or_build(
+        (version_id, locale, part), lambda: _parse(source, html), size=len(source)
+    )
 
 
 def template_check(source: str) -> TemplateProblem | None:
@@ -89,13 +178,19 @@ def template_check(source: str) -> TemplateProblem | None:
     return None
 
 
-def template_render(source: str, *, profile: Mapping[str, Any], context: Mapping[str, Any]) -> str:
-    """Render ``source`` with ``profile.*`` and ``context.*``; raises TemplateError."""
-    template = template_parse(source)
+def template_render(
+    template: BoundTemplate, *, profile: Mapping[str, Any], context: Mapping[str, Any]
+) -> RenderedText:
+    """Render with ``profile.*`` and ``context.*``; raises TemplateError."""
+    found: list[str] = []
+    token = _empty_variables.set(found)
     try:
-        return template.render(profile=profile, context=context)
+        text = template.render(profile=profile, context=context)
     except LiquidError as error:
         raise TemplateError(_problem(error)) from None
+    finally:
+        _empty_variables.reset(token)
+    return RenderedText(text, tuple(found))
 
 
 def template_variables(sources: Iterable[str]) -> dict[str, set[str]]:

@@ -1,22 +1,60 @@
-"""Previewing content, and the ready-to-paste trigger request of a live campaign."""
+"""Previewing content, and the ready-to-paste trigger request of a live campaign.
+
+Once a campaign has a live version, previews and the curl sample show that
+version: what trigger calls send, not the row's unpublished draft edits. A
+draft (no version yet) previews its row.
+"""
 
 from __future__ import annotations
 
 import json
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from campaigns.liquid import TemplateError, template_render, template_variables
-from campaigns.models import Campaign
+from campaigns.liquid import template_parse, template_variables
+from campaigns.models import HTML_PARTS, Campaign
+from campaigns.rendering import RenderedMessage, content_render
+from campaigns.versions import version_render, version_snapshot
 from core.channels import Channel
-from core.errors import FieldError, InvalidInput, pointer
-from core.locales import locale_resolve
 
 # Sample address per identity namespace, for the curl request.
 _SAMPLE_USER_IDS = {"email": "ana@example.com", "phone": "+14165550100"}
+
+
+@dataclass(frozen=True)
+class PreviewSource:
+    """What a preview shows: the live version's settings and content, or the draft row's."""
+
+    channel: str
+    identity_namespace: str
+    default_locale: str
+    content: Mapping[str, Mapping[str, str]]
+    is_live_version: bool
+
+
+def campaign_preview_source(campaign: Campaign) -> PreviewSource:
+    """The live version once the campaign has one (what is sent), else the draft row."""
+    version = campaign.live_version
+    if version is not None:
+        snapshot = version_snapshot(version)
+        return PreviewSource(
+            channel=snapshot.channel,
+            identity_namespace=snapshot.audience.identity_namespace,
+            default_locale=snapshot.default_locale,
+            content=snapshot.content,
+            is_live_version=True,
+        )
+    return PreviewSource(
+        channel=campaign.channel,
+        identity_namespace=campaign.identity_namespace.code,
+        default_locale=campaign.default_locale,
+        content={c.locale: c.parts(campaign.channel) for c in campaign.contents.all()},
+        is_live_version=False,
+    )
 
 
 def campaign_preview(
@@ -25,43 +63,53 @@ def campaign_preview(
     locale: str | None,
     profile: Mapping[str, Any],
     context: Mapping[str, Any],
-) -> dict[str, Any]:
+) -> RenderedMessage:
     """Render the content a recipient with ``locale`` would get.
 
-    Returns ``{"locale": <content locale used>, "parts": {part: rendered}}``;
-    raises InvalidInput with a pointer per part that fails to render.
+    A campaign with a live version renders it with ``version_render``, as
+    delivery does; a draft renders its row. Raises InvalidInput with a pointer
+    per part that fails (``template_error``, ``link_not_allowed``) or
+    ``no_content_for_locale``.
     """
-    contents = {content.locale: content for content in campaign.contents.all()}
-    chosen = locale_resolve(locale, contents, campaign.default_locale)
-    if chosen is None:
-        raise InvalidInput(
-            code="no_content_for_locale",
-            message=_(
-                "No content matches the locale %(locale)s, and the default %(default)s has none."
-            )
-            % {"locale": locale or "-", "default": campaign.default_locale},
-            errors=[FieldError("/locale", _("No content for this locale or its fallbacks."))],
+    if campaign.live_version is not None:
+        return version_render(
+            version=campaign.live_version, locale=locale, profile=profile, context=context
         )
-    parts: dict[str, str] = {}
-    errors: list[FieldError] = []
-    for part, value in contents[chosen].parts(campaign.channel).items():
-        try:
-            parts[part] = template_render(value, profile=profile, context=context)
-        except TemplateError as error:
-            errors.append(FieldError(pointer("content", chosen, part), str(error.problem)))
-    if errors:
-        raise InvalidInput(code="template_error", message=errors[0].detail, errors=errors)
-    return {"locale": chosen, "parts": parts}
+    draft = campaign_preview_source(campaign)
+    configuration = campaign.channel_configuration
+    return content_render(
+        channel=draft.channel,
+        contents=draft.content,
+        default_locale=draft.default_locale,
+        locale=locale,
+        profile=profile,
+        context=context,
+        app_schemes=configuration.push_app_schemes if configuration is not None else (),
+        template=lambda _locale, part, source: template_parse(source, html=part in HTML_PARTS),
+    )
+
+
+def preview_warnings(rendered: RenderedMessage) -> list[dict[str, str]]:
+    """A warning per variable that rendered empty, to show beside the preview."""
+    return [
+        {
+            "code": "empty_variable",
+            "message": _(
+                "{{ %(variable)s }} is missing or empty in the sample data, so it renders as "
+                "nothing."
+            )
+            % {"variable": empty.variable},
+            "field": empty.field,
+            "variable": empty.variable,
+        }
+        for empty in rendered.empty_variables
+    ]
 
 
 def campaign_variables(campaign: Campaign) -> dict[str, list[str]]:
-    """Every ``profile.*`` and ``context.*`` path the campaign's content uses, sorted."""
-    sources = [
-        value
-        for content in campaign.contents.all()
-        for value in content.parts(campaign.channel).values()
-    ]
-    found = template_variables(sources)
+    """Every ``profile.*`` and ``context.*`` path the previewed content uses, sorted."""
+    content = campaign_preview_source(campaign).content
+    found = template_variables(source for parts in content.values() for source in parts.values())
     return {root: sorted(paths) for root, paths in found.items()}
 
 
@@ -89,21 +137,26 @@ def _nest(paths: list[str]) -> dict[str, Any]:
     return tree
 
 
+def campaign_sample_data(campaign: Campaign) -> dict[str, dict[str, Any]]:
+    """``{"profile": {...}, "context": {...}}`` shaped like every variable the content uses."""
+    variables = campaign_variables(campaign)
+    return {"profile": _nest(variables["profile"]), "context": _nest(variables["context"])}
+
+
 def campaign_trigger_sample(campaign: Campaign) -> dict[str, Any]:
     """A unitary trigger body whose recipient carries every variable the content uses."""
-    variables = campaign_variables(campaign)
-    namespace = campaign.identity_namespace.code
+    source = campaign_preview_source(campaign)
+    namespace = source.identity_namespace
     recipient: dict[str, Any] = {
         "type": "aep",
         "namespace": namespace,
         "userId": _SAMPLE_USER_IDS.get(namespace, "<" + namespace + " value>"),
     }
-    if campaign.channel == Channel.EMAIL and namespace != "email":
+    if source.channel == Channel.EMAIL and namespace != "email":
         recipient["channelData"] = {"emailAddress": "ana@example.com"}
-    elif campaign.channel == Channel.SMS and namespace != "phone":
+    elif source.channel == Channel.SMS and namespace != "phone":
         recipient["channelData"] = {"mobilePhoneNumber": "+14165550100"}
-    recipient["profile"] = _nest(variables["profile"])
-    recipient["context"] = _nest(variables["context"])
+    recipient.update(campaign_sample_data(campaign))
     return {
         "requestId": "<unique id for this call>",
         "campaignId": str(campaign.pk),

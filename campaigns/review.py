@@ -15,8 +15,16 @@ from django.utils.translation import gettext as _
 
 from audiences.selectors import audience_is_empty
 from campaigns import limits
+from campaigns.links import link_template_problem
 from campaigns.liquid import template_check
-from campaigns.models import CONTENT_PARTS, TRACKING_BY_CHANNEL, Campaign, CampaignContent, Category
+from campaigns.models import (
+    CONTENT_PARTS,
+    LINK_PARTS,
+    TRACKING_BY_CHANNEL,
+    Campaign,
+    CampaignContent,
+    Category,
+)
 from campaigns.sms import sms_segments
 from core.channels import Channel
 from core.errors import ClarionError, pointer
@@ -208,6 +216,27 @@ def _check_channel_parts(
                     "max": limits.PUSH_TITLE_WARN_LENGTH,
                 },
                 pointer("content", locale, "title"),
+            )
+        _check_push_links(campaign, locale, values, result)
+
+
+def _check_push_links(
+    campaign: Campaign, locale: str, values: dict[str, str], result: ReviewResult
+) -> None:
+    # Saving checks links against the configuration of the day; it may have changed since.
+    configuration = campaign.channel_configuration
+    app_schemes = configuration.push_app_schemes if configuration is not None else []
+    for part in CONTENT_PARTS[Channel.PUSH]:
+        if part not in LINK_PARTS:
+            continue
+        problem = link_template_problem(values[part], app_schemes)
+        if problem is not None:
+            result.add(
+                "error",
+                "push_link_not_allowed",
+                _("The %(locale)s %(part)s is not an allowed link: %(problem)s")
+                % {"locale": locale, "part": part, "problem": problem},
+                pointer("content", locale, part),
             )
 
 

@@ -34,6 +34,11 @@ FIELD_POINTERS: dict[str, str] = {
 }
 POINTER_FIELDS: dict[str, str] = {pointer: name for name, pointer in FIELD_POINTERS.items()}
 
+# The shape of a version's snapshot. Raise it when the shape changes incompatibly, and
+# teach ``campaigns.versions`` to read the older numbers: frozen rows are never rewritten.
+# Snapshots frozen before the number existed read as 1.
+SNAPSHOT_SCHEMA_VERSION = 1
+
 
 def campaign_content_data(campaign: Campaign) -> dict[str, dict[str, str]]:
     return {content.locale: content.parts(campaign.channel) for content in campaign.contents.all()}
@@ -70,7 +75,7 @@ def campaign_to_data(campaign: Campaign) -> dict[str, Any]:
 
 def campaign_version_snapshot(campaign: Campaign) -> dict[str, Any]:
     """What a version freezes: the campaign data plus the channel settings in force."""
-    data = campaign_to_data(campaign)
+    data = {"schemaVersion": SNAPSHOT_SCHEMA_VERSION, **campaign_to_data(campaign)}
     configuration = campaign.channel_configuration
     data["channelSettings"] = (
         {"name": configuration.name, "channel": configuration.channel, **configuration.summary()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -19,16 +20,25 @@ from django.utils.translation import gettext_lazy as _
 from audiences.models import IdentityNamespace
 from campaigns.admin import views
 from campaigns.admin.actions import ACTIONS, campaign_object_tools
-from campaigns.admin.forms import CampaignContentForm, CampaignForm
-from campaigns.audit import audit_record
+from campaigns.admin.editing import (
+    CampaignRefused,
+    campaign_document,
+    refusal_of,
+    refusal_remember,
+)
+from campaigns.admin.forms import CampaignContentForm, CampaignContentFormSet, CampaignForm
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
 from campaigns.models import TRACKING_BY_CHANNEL, Campaign, CampaignContent, Status, Tag
-from campaigns.preview import campaign_curl_sample
-from campaigns.selectors import access_labels_held, campaign_list_visible
-from campaigns.services.authoring import campaign_assert_editable, campaign_delete
-from campaigns.services.authoring import campaign_record_edit as record_edit
+from campaigns.preview import campaign_curl_sample, campaign_preview_source, campaign_sample_data
+from campaigns.selectors import campaign_list_visible
+from campaigns.services.authoring import (
+    campaign_create,
+    campaign_delete,
+    campaign_update,
+)
 from core.actors import Actor
 from core.errors import ClarionError
+from core.selectors import access_labels_held
 
 STEP_FIELDSETS: Any = [
     (
@@ -63,7 +73,9 @@ STEP_FIELDSETS: Any = [
             "description": _(
                 "One message per locale, written with {{ profile.* }} and {{ context.* }} "
                 "(the data sent in the trigger call). A recipient whose locale has no content "
-                "gets its language (pt-BR falls back to pt), then the default locale."
+                "gets its language (pt-BR falls back to pt), then the default locale. In the "
+                "HTML body these values are HTML-escaped; write {{ context.banner | safe }} "
+                "only for markup you trust."
             ),
             "classes": ["step-content"],
         },
@@ -93,6 +105,7 @@ class CampaignContentInline(admin.StackedInline[CampaignContent, Campaign]):
 
     model = CampaignContent
     form = CampaignContentForm
+    formset = CampaignContentFormSet
     extra = 0
     min_num = 0
     max_num = MAX_LOCALES_PER_CAMPAIGN
@@ -114,6 +127,13 @@ class CampaignContentInline(admin.StackedInline[CampaignContent, Campaign]):
 
     def get_extra(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any) -> int:
         return 1 if obj is None else 0
+
+    def get_formset(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        refusal = refusal_of(request)
+        if refusal is None:
+            return formset
+        return type(formset.__name__, (formset,), {"refusal": refusal})
 
     def has_add_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
         if obj is not None and not obj.is_editable:
@@ -188,31 +208,54 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
         """May the user press lifecycle buttons (change permission on campaigns)?"""
         return super().has_change_permission(request)
 
+    # --- saving through the authoring service ---------------------------------------
+    def get_form(
+        self, request: HttpRequest, obj: Campaign | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = refusal_of(request)
+        if refusal is None:
+            return form
+        return type(form.__name__, (form,), {"refusal": refusal})
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except CampaignRefused as refused:
+            # The service refused the save inside Django's transaction, which has rolled
+            # back. Validate the same POST again with its errors attached, so the page
+            # shows each one at its field and nothing is written.
+            refusal_remember(request, refused.error)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(
         self, request: HttpRequest, obj: Campaign, form: ModelForm[Any], change: bool
     ) -> None:
-        actor = Actor(user=request.user)
-        if change:
-            campaign_assert_editable(campaign=Campaign.objects.get(pk=obj.pk))
-        else:
-            obj.created_by = actor.db_user
-        obj.last_edited_by = actor.db_user
-        super().save_model(request, obj, form, change)
+        """Nothing here: ``save_related`` has the content too and saves both in one service call."""
 
     def save_related(
         self, request: HttpRequest, form: ModelForm[Any], formsets: Any, change: bool
     ) -> None:
-        super().save_related(request, form, formsets, change)
-        changed = list(form.changed_data)
-        for formset in formsets:
-            for inline_form in formset.forms:
-                locale = inline_form.cleaned_data.get("locale") if inline_form.is_bound else None
-                changed += [f"content/{locale}/{name}" for name in inline_form.changed_data]
+        """Save through the API's services: same lock, validation and audit event."""
         actor = Actor(user=request.user)
-        if change:
-            record_edit(campaign=form.instance, actor=actor, changed=sorted(set(changed)))
-        else:
-            audit_record(campaign=form.instance, action="create", actor=actor)
+        document = campaign_document(form, formsets)
+        try:
+            if change:
+                saved = campaign_update(campaign=form.instance, data=document, actor=actor)
+            else:
+                saved = campaign_create(data=document, actor=actor)
+        except ClarionError as error:
+            raise CampaignRefused(error) from error
+        # Django's history entry and redirect use the form's object: give it the saved id.
+        form.instance.pk = saved.pk
+        for formset in formsets:
+            formset.save(commit=False)  # lists added/changed/deleted rows for the history
 
     def delete_model(self, request: HttpRequest, obj: Campaign) -> None:
         campaign_delete(campaign=obj, actor=Actor(user=request.user))
@@ -320,11 +363,16 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     def _campaign_context(self, request: HttpRequest, obj: Campaign) -> dict[str, Any]:
         live = obj.status in (Status.LIVE, Status.SCHEDULED)
         base_url = settings.CLARION_PUBLIC_URL or request.build_absolute_uri("/")
+        preview = campaign_preview_source(obj)
+        sample = campaign_sample_data(obj)
         return {
             "campaign_tools": campaign_object_tools(obj) if self.can_act(request) else [],
-            "campaign_locales": list(
-                obj.contents.order_by("locale").values_list("locale", flat=True)
-            ),
+            "campaign_locales": sorted(preview.content),
+            "preview_default_locale": preview.default_locale,
+            "preview_of_live_version": preview.is_live_version,
+            # Pre-filled with every variable the content uses, so the shape to send shows.
+            "preview_sample_profile": json.dumps(sample["profile"], indent=2, ensure_ascii=False),
+            "preview_sample_context": json.dumps(sample["context"], indent=2, ensure_ascii=False),
             "curl_sample": campaign_curl_sample(obj, base_url=base_url) if live else "",
             "versions": list(obj.versions.select_related("created_by").order_by("-number")),
             "audit_events": list(

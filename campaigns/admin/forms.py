@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils.translation import gettext
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.liquid import template_check
+from campaigns.admin.editing import campaign_errors, content_errors
 from campaigns.models import (
     TRACKING_BY_CHANNEL,
     Campaign,
     CampaignContent,
-    Category,
     ChannelConfiguration,
 )
-from campaigns.services.authoring import campaign_assert_editable
 from core.channels import Channel
 from core.errors import ClarionError
 from core.locales import locale_normalize, locale_validator
@@ -38,6 +37,23 @@ TEMPLATE_FIELDS = (
 )
 
 
+# What marketers need to know at the field (docs/content.md says more).
+CONTENT_HELP = {
+    "html": _(
+        "Values from {{ profile.* }} and {{ context.* }} are HTML-escaped here, so data "
+        "cannot inject markup. For markup you trust, add the safe filter: "
+        "{{ context.banner | safe }}."
+    ),
+    "deep_link": _(
+        "An https:// link, or a link of an app scheme the channel configuration allows "
+        "(e.g. myapp://product/42)."
+    ),
+    "image_url": _(
+        "An https:// link, or a link of an app scheme the channel configuration allows."
+    ),
+}
+
+
 def _clean_locale(value: str) -> str:
     """Normalise (pt_br -> pt-BR) before checking the shape, so people may type either."""
     locale = locale_normalize(value or "")
@@ -46,7 +62,15 @@ def _clean_locale(value: str) -> str:
 
 
 class CampaignForm(forms.ModelForm[Campaign]):
-    """The campaign's own fields; the content per locale is an inline formset."""
+    """The campaign's own fields; the content per locale is an inline formset.
+
+    The form checks shapes only; the authoring service checks meaning, status
+    and permissions when the admin saves (``campaigns.admin.editing``).
+    """
+
+    # Set on a copy of the class when the service refused the posted document: its
+    # errors are added at their fields (CampaignAdmin.changeform_view).
+    refusal: ClarionError | None = None
 
     class Meta:
         model = Campaign
@@ -124,24 +148,35 @@ class CampaignForm(forms.ModelForm[Campaign]):
             for option, name in (("opens", "track_opens"), ("clicks", "track_clicks")):
                 if name in cleaned and option not in TRACKING_BY_CHANNEL[channel]:
                     cleaned[name] = False
-        if not self.instance._state.adding:
-            # The admin shows a campaign that cannot be edited read-only; this catches
-            # a status change between opening the form and saving it.
-            stored = Campaign.objects.get(pk=self.instance.pk)
-            try:
-                campaign_assert_editable(campaign=stored)
-            except ClarionError as error:
-                raise ValidationError(error.message) from None
-        if cleaned.get("create_new_profiles") and cleaned.get("category") != Category.TRANSACTIONAL:
-            self.add_error(
-                "create_new_profiles",
-                gettext("Only transactional campaigns can create profiles for unknown recipients."),
-            )
+        if self.refusal is not None:
+            for field, message in campaign_errors(self.refusal, set(self.fields)):
+                self.add_error(field, message)
         return cleaned
 
 
+class CampaignContentFormSet(BaseInlineFormSet[CampaignContent, Campaign, Any]):
+    """The content rows; shows the service's errors under /content at their row and field."""
+
+    refusal: ClarionError | None = None
+
+    def clean(self) -> None:
+        super().clean()
+        if self.refusal is None:
+            return
+        rows = {
+            row.cleaned_data["locale"]: row
+            for row in self.forms
+            if getattr(row, "cleaned_data", None) and row.cleaned_data.get("locale")
+        }
+        placed, unplaced = content_errors(self.refusal, rows)
+        for row, field, message in placed:
+            row.add_error(field, message)
+        if unplaced:
+            raise ValidationError(unplaced)
+
+
 class CampaignContentForm(forms.ModelForm[CampaignContent]):
-    """One locale's content; a template that does not parse is an error at its field."""
+    """One locale's content. Template syntax and links are checked by the authoring service."""
 
     class Meta:
         model = CampaignContent
@@ -161,14 +196,51 @@ class CampaignContentForm(forms.ModelForm[CampaignContent]):
         super().__init__(*args, **kwargs)
         self.fields["locale"].validators = []
         self.fields["locale"].help_text = _("e.g. en, fr, pt-BR, zh-Hant-TW")
+        for name, help_text in CONTENT_HELP.items():
+            self.fields[name].help_text = help_text
 
     def clean_locale(self) -> str:
         return _clean_locale(self.cleaned_data.get("locale", ""))
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        for name in TEMPLATE_FIELDS:
-            problem = template_check(cleaned.get(name) or "")
-            if problem is not None:
-                self.add_error(name, gettext("Template error: %s") % problem)
-        return cleaned
+
+class AppSchemesField(forms.Field):
+    """App URI schemes typed as ``myapp, shop-app``; stored as a list of lower-case names."""
+
+    widget = forms.TextInput
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:
+        return [scheme.lower() for scheme in re.split(r"[\s,]+", str(value or "")) if scheme]
+
+
+class ChannelConfigurationForm(forms.ModelForm[ChannelConfiguration]):
+    """A channel configuration; the push app schemes are typed as a comma-separated list."""
+
+    push_app_schemes = AppSchemesField(
+        label=_("allowed app link schemes"),
+        required=False,
+        help_text=_(
+            "Push only: your app's own URI schemes, separated by commas (e.g. myapp, shop-app). "
+            "Deep links and image URLs may use them besides https:."
+        ),
+    )
+
+    class Meta:
+        model = ChannelConfiguration
+        fields = [
+            "name",
+            "channel",
+            "is_active",
+            "from_name",
+            "from_email",
+            "reply_to",
+            "tracking_domain",
+            "sms_sender",
+            "sms_provider",
+            "push_app_id",
+            "push_platform",
+            "push_provider",
+            "push_app_schemes",
+        ]

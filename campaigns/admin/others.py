@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.admin.forms import ChannelConfigurationForm
 from campaigns.models import AuditEvent, CampaignVersion, ChannelConfiguration, Tag
 from campaigns.selectors import campaign_list_visible
 from core.actors import Actor
@@ -25,6 +26,7 @@ def _pretty_json(value: Any) -> str:
 
 @admin.register(ChannelConfiguration)
 class ChannelConfigurationAdmin(admin.ModelAdmin[ChannelConfiguration]):
+    form = ChannelConfigurationForm
     list_display = ["name", "channel", "sender", "is_active", "updated_at"]
     list_filter = ["channel", "is_active"]
     search_fields = ["name", "from_email", "sms_sender", "push_app_id"]
@@ -47,7 +49,7 @@ class ChannelConfigurationAdmin(admin.ModelAdmin[ChannelConfiguration]):
         (
             _("Push"),
             {
-                "fields": ["push_app_id", "push_platform", "push_provider"],
+                "fields": ["push_app_id", "push_platform", "push_provider", "push_app_schemes"],
                 "description": _("For push configurations: the app notifications go to."),
             },
         ),

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.admin.actions import ACTIONS, campaign_review_actions
 from campaigns.models import CONTENT_PARTS, Campaign, Status
-from campaigns.preview import campaign_preview
+from campaigns.preview import campaign_preview, preview_warnings
 from campaigns.review import Finding, campaign_review
 from campaigns.services.lifecycle import APPROVE_PERMISSION, approval_required
 from campaigns.snapshot import POINTER_FIELDS
@@ -174,7 +174,7 @@ def _json_field(raw: str, label: str) -> tuple[dict[str, Any] | None, str | None
 
 
 def preview_view(admin: CampaignAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
-    """Render the saved content for a locale with a sample profile and context (JSON)."""
+    """Render the live version (or a draft's saved content) with a sample profile and context."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     campaign = _campaign_or_404(admin, request, object_id)
@@ -195,4 +195,12 @@ def preview_view(admin: CampaignAdmin, request: HttpRequest, object_id: str) -> 
     except ClarionError as error:
         errors = [f"{e.pointer}: {e.detail}" for e in error.errors] or [error.message]
         return JsonResponse({"ok": False, "errors": errors}, status=400)
-    return JsonResponse({"ok": True, "channel": campaign.channel, **rendered})
+    return JsonResponse(
+        {
+            "ok": True,
+            "channel": rendered.channel,
+            "locale": rendered.locale,
+            "parts": dict(rendered.parts),
+            "warnings": preview_warnings(rendered),
+        }
+    )

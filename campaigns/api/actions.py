@@ -16,7 +16,7 @@ from campaigns.api.access import ADD_CAMPAIGNS, CHANGE_CAMPAIGNS, READ_CAMPAIGNS
 from campaigns.api.common import CAMPAIGN_ID, campaign_for_actor
 from campaigns.api.serializers import CampaignOutputSerializer, campaign_output
 from campaigns.models import Campaign, CampaignVersion
-from campaigns.preview import campaign_preview
+from campaigns.preview import campaign_preview, preview_warnings
 from campaigns.review import campaign_review
 from campaigns.services import lifecycle
 from campaigns.services.authoring import campaign_duplicate
@@ -217,8 +217,22 @@ class CampaignVersionListApi(APIView):
         return Response(page)
 
 
+class PreviewWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("Always empty_variable for now."))
+    message = serializers.CharField()
+    field = serializers.CharField(help_text=_("JSON pointer of the content part it is in."))
+    variable = serializers.CharField(help_text=_("The variable's path, e.g. profile.name."))
+
+    class Meta:
+        ref_name = "CampaignPreviewWarning"
+
+
 class CampaignPreviewApi(APIView):
-    """Render a campaign's content for a sample profile and context. Writes nothing."""
+    """Render a campaign's content for a sample profile and context. Writes nothing.
+
+    A campaign with a live version previews that version, as trigger calls send
+    it; a draft previews its own content.
+    """
 
     permission_classes = [HasAccess]
     access = {"POST": READ_CAMPAIGNS}
@@ -242,6 +256,13 @@ class CampaignPreviewApi(APIView):
     class OutputSerializer(serializers.Serializer):
         locale = serializers.CharField(help_text=_("The content locale that was used."))
         parts = serializers.DictField(child=serializers.CharField())
+        warnings = PreviewWarningSerializer(
+            many=True,
+            help_text=_(
+                "A warning per profile or context variable that rendered empty (missing or "
+                "empty in the sample data)."
+            ),
+        )
 
         class Meta:
             ref_name = "CampaignPreview"
@@ -258,10 +279,15 @@ class CampaignPreviewApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        preview = campaign_preview(
+        rendered = campaign_preview(
             campaign=campaign,
             locale=data["locale"],
             profile=data["profile"],
             context=data["context"],
         )
+        preview = {
+            "locale": rendered.locale,
+            "parts": dict(rendered.parts),
+            "warnings": preview_warnings(rendered),
+        }
         return Response(self.OutputSerializer(preview).data)

@@ -29,14 +29,15 @@ class ChannelConfigurationOutputSerializer(serializers.Serializer):
     settings = serializers.SerializerMethodField(
         help_text=_(
             "email: fromName, fromEmail, replyTo, trackingDomain; sms: sender, provider; "
-            "push: appId, platform, provider."
+            "push: appId, platform, provider, appSchemes (app URI schemes links may use "
+            "besides https:)."
         )
     )
 
     class Meta:
         ref_name = "ChannelConfiguration"
 
-    def get_settings(self, configuration: ChannelConfiguration) -> dict[str, str]:
+    def get_settings(self, configuration: ChannelConfiguration) -> dict[str, Any]:
         return configuration.summary()
 
 

@@ -3,6 +3,8 @@
 from campaigns.models.audit import AuditEvent
 from campaigns.models.campaign import (
     CONTENT_PARTS,
+    HTML_PARTS,
+    LINK_PARTS,
     TRACKING_BY_CHANNEL,
     Campaign,
     CampaignContent,
@@ -12,17 +14,17 @@ from campaigns.models.campaign import (
 )
 from campaigns.models.channel import ChannelConfiguration
 from campaigns.models.tag import Tag
-from core.channels import Channel
 
 __all__ = [
     "CONTENT_PARTS",
+    "HTML_PARTS",
+    "LINK_PARTS",
     "TRACKING_BY_CHANNEL",
     "AuditEvent",
     "Campaign",
     "CampaignContent",
     "CampaignVersion",
     "Category",
-    "Channel",
     "ChannelConfiguration",
     "Status",
     "Tag",

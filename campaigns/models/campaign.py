@@ -41,6 +41,11 @@ CONTENT_PARTS: dict[str, dict[str, str]] = {
         "imageUrl": "image_url",
     },
 }
+# Parts rendered as HTML: Liquid output in them is HTML-escaped unless marked `safe`.
+HTML_PARTS = frozenset({"html"})
+# Parts holding a link a device opens: only https: or an app scheme the channel
+# configuration allows (campaigns/links.py).
+LINK_PARTS = frozenset({"deepLink", "imageUrl"})
 
 # What each channel can track, the one place that says it (review, admin form, its script):
 # email counts opens (an invisible image in the HTML) and clicks (rewritten links); SMS
@@ -274,14 +279,25 @@ class CampaignContent(models.Model):
 class CampaignVersion(models.Model):
     """An immutable snapshot of a campaign's configuration and content.
 
-    Frozen on activation and on each publish; delivery reads only versions.
-    Every version is kept.
+    Frozen on activation and on each publish; delivery, the dispatcher and
+    access checks read only versions (``campaigns.versions`` reads the
+    snapshot). Every version is kept.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField(_("number"))
     snapshot = models.JSONField(_("snapshot"))
+    # Copies of snapshot facts that queries filter on, written once with the snapshot:
+    # the dispatcher's schedule and the access labels of visibility checks.
+    start_at = models.DateTimeField(_("start"), null=True, blank=True, editable=False)
+    end_at = models.DateTimeField(_("end"), null=True, blank=True, editable=False)
+    access_labels = models.ManyToManyField(
+        "core.AccessLabel",
+        blank=True,
+        related_name="+",
+        verbose_name=_("access labels"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.links import app_schemes_validator
 from core.channels import Channel, Platform
 
 
@@ -59,6 +61,16 @@ class ChannelConfiguration(models.Model):
     push_provider = models.CharField(
         _("push provider"), max_length=16, choices=PushProvider.choices, blank=True
     )
+    push_app_schemes = models.JSONField(
+        _("allowed app link schemes"),
+        default=list,
+        blank=True,
+        validators=[app_schemes_validator],
+        help_text=_(
+            "Push only: your app's own URI schemes (e.g. myapp) that deep links and image URLs "
+            "may use besides https:. Web schemes such as http, javascript or data are refused."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,7 +100,7 @@ class ChannelConfiguration(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def summary(self) -> dict[str, str]:
+    def summary(self) -> dict[str, Any]:
         """The channel-specific settings, in the API's camelCase."""
         if self.channel == Channel.EMAIL:
             return {
@@ -103,4 +115,5 @@ class ChannelConfiguration(models.Model):
             "appId": self.push_app_id,
             "platform": self.push_platform,
             "provider": self.push_provider,
+            "appSchemes": list(self.push_app_schemes or []),
         }

@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 from audiences.models import Audience, IdentityNamespace
 from campaigns.audit import audit_record
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
+from campaigns.links import link_template_problem
 from campaigns.liquid import template_check
 from campaigns.models import (
     CONTENT_PARTS,
+    LINK_PARTS,
     Campaign,
     CampaignContent,
     Category,
@@ -29,12 +31,12 @@ from campaigns.models import (
     Status,
     Tag,
 )
-from campaigns.selectors import access_labels_held
 from campaigns.snapshot import FIELD_POINTERS, campaign_to_data
 from core.actors import Actor
 from core.errors import FieldError, InvalidTransition, invalid_input, pointer
 from core.locales import locale_normalize, locale_validator
 from core.models import AccessLabel
+from core.selectors import access_labels_held
 
 _SIMPLE = {
     "name": "name",
@@ -150,6 +152,8 @@ class _Writer:
                 _("At most %(max)d locales per campaign; this has %(n)d.")
                 % {"max": MAX_LOCALES_PER_CAMPAIGN, "n": len(content)},
             )
+        configuration = self.campaign.channel_configuration
+        app_schemes = configuration.push_app_schemes if configuration is not None else []
         cleaned: dict[str, dict[str, str]] = {}
         for raw_locale, values in content.items():
             locale = locale_normalize(str(raw_locale))
@@ -181,6 +185,11 @@ class _Writer:
                 problem = template_check(text)
                 if problem is not None:
                     self.error(at, _("Template error: %s") % problem)
+                elif (
+                    part in LINK_PARTS
+                    and (refused := link_template_problem(text, app_schemes)) is not None
+                ):
+                    self.error(at, refused)
                 row[parts[part]] = text
             cleaned[locale] = row
         self.contents = cleaned
@@ -279,13 +288,6 @@ def campaign_update(*, campaign: Campaign, data: Mapping[str, Any], actor: Actor
     return campaign
 
 
-def campaign_record_edit(*, campaign: Campaign, actor: Actor, changed: list[str]) -> None:
-    """Note an edit made through the admin's forms (last editor and audit log)."""
-    Campaign.objects.filter(pk=campaign.pk).update(last_edited_by=actor.db_user)
-    campaign.last_edited_by = actor.db_user
-    audit_record(campaign=campaign, action="edit", actor=actor, detail={"changed": changed})
-
-
 @transaction.atomic
 def campaign_duplicate(*, campaign: Campaign, actor: Actor, name: str | None = None) -> Campaign:
     """A new draft with the same configuration and content (how a stopped campaign returns)."""
@@ -321,5 +323,6 @@ def campaign_delete(*, campaign: Campaign, actor: Actor) -> None:
 def campaign_restore_data(*, campaign: Campaign, data: Mapping[str, Any]) -> None:
     """Put a version's data back on the campaign row (discarding a draft version)."""
     writer = _Writer(campaign, Actor.system())
-    writer.apply({key: value for key, value in data.items() if key != "channelSettings"})
+    frozen_only = ("schemaVersion", "channelSettings")
+    writer.apply({key: value for key, value in data.items() if key not in frozen_only})
     writer.save()

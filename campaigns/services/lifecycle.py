@@ -12,7 +12,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from campaigns.models import Campaign, CampaignVersion, Status
 from campaigns.review import campaign_review
 from campaigns.services.authoring import campaign_restore_data
 from campaigns.snapshot import campaign_version_snapshot
+from campaigns.versions import version_snapshot
 from core.actors import Actor
 from core.errors import FieldError, InvalidTransition, NotPermitted, ReviewBlocked
 
@@ -71,10 +72,33 @@ def _freeze_version(campaign: Campaign, actor: Actor) -> CampaignVersion:
         campaign=campaign,
         number=last + 1,
         snapshot=campaign_version_snapshot(campaign),
+        # The same facts as the snapshot, as columns the dispatcher and visibility filter on.
+        start_at=campaign.start_at,
+        end_at=campaign.end_at,
         created_by=actor.db_user,
     )
+    version.access_labels.set(campaign.access_labels.all())
     campaign.live_version = version
     return version
+
+
+def _close_draft_version(campaign: Campaign) -> bool:
+    """Drop an open draft version's edits, restoring the row from the live version.
+
+    Returns True when a draft version was open.
+
+    A campaign that stops sending (stopped, completed, archived) keeps no draft
+    version: its row then says what it sent, and a duplicate copies exactly that.
+    """
+    if not campaign.has_draft_version:
+        return False
+    if campaign.live_version is not None:
+        # Refuses (SnapshotSchemaError) a snapshot this code cannot read before it is
+        # written back onto the row.
+        version_snapshot(campaign.live_version)
+        campaign_restore_data(campaign=campaign, data=campaign.live_version.snapshot)
+    campaign.has_draft_version = False
+    return True
 
 
 def _go_active(campaign: Campaign, actor: Actor, action: str) -> Campaign:
@@ -153,9 +177,15 @@ def campaign_stop(*, campaign: Campaign, actor: Actor) -> Campaign:
     """live | scheduled -> stopped. A stopped campaign cannot be reactivated: duplicate it."""
     campaign = _lock(campaign)
     _require_status(campaign, [Status.LIVE, Status.SCHEDULED], _("stop"))
+    discarded = _close_draft_version(campaign)
     campaign.status = Status.STOPPED
-    campaign.save(update_fields=["status", "updated_at"])
-    audit_record(campaign=campaign, action="stop", actor=actor)
+    campaign.save(update_fields=["status", "has_draft_version", "updated_at"])
+    audit_record(
+        campaign=campaign,
+        action="stop",
+        actor=actor,
+        detail={"discardedDraftVersion": True} if discarded else None,
+    )
     return campaign
 
 
@@ -168,10 +198,15 @@ def campaign_archive(*, campaign: Campaign, actor: Actor) -> Campaign:
         [Status.IN_REVIEW, Status.SCHEDULED, Status.LIVE, Status.STOPPED, Status.COMPLETED],
         _("archive"),
     )
+    discarded = _close_draft_version(campaign)
     campaign.status = Status.ARCHIVED
-    campaign.has_draft_version = False
     campaign.save(update_fields=["status", "has_draft_version", "updated_at"])
-    audit_record(campaign=campaign, action="archive", actor=actor)
+    audit_record(
+        campaign=campaign,
+        action="archive",
+        actor=actor,
+        detail={"discardedDraftVersion": True} if discarded else None,
+    )
     return campaign
 
 
@@ -215,12 +250,14 @@ def campaign_publish(*, campaign: Campaign, actor: Actor) -> Campaign:
 def campaign_discard_draft_version(*, campaign: Campaign, actor: Actor) -> Campaign:
     """Throw the draft's edits away: the campaign returns to its live version."""
     campaign = _lock(campaign)
+    # Only live and scheduled campaigns have draft versions; refusing the others also
+    # keeps a stale flag on a stopped or completed campaign from rewriting its row.
+    _require_status(campaign, [Status.LIVE, Status.SCHEDULED], _("discard the draft version of"))
     if not campaign.has_draft_version or campaign.live_version is None:
         raise InvalidTransition(
             code="no_draft_version", message=_("There is no draft version to discard.")
         )
-    campaign_restore_data(campaign=campaign, data=campaign.live_version.snapshot)
-    campaign.has_draft_version = False
+    _close_draft_version(campaign)
     campaign.save(update_fields=["has_draft_version", "updated_at"])
     audit_record(campaign=campaign, action="discard_draft_version", actor=actor)
     return campaign
@@ -229,15 +266,19 @@ def campaign_discard_draft_version(*, campaign: Campaign, actor: Actor) -> Campa
 def campaign_dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
     """Scheduled campaigns whose start has come go live; live ones past their end complete.
 
-    Run every minute by beat; safe to run twice or in parallel (rows are
-    locked and skipped when another dispatcher holds them).
+    Start and end are the live version's, never the campaign row's: the row may
+    hold unpublished draft edits. Run every minute by beat; safe to run twice or
+    in parallel (rows are locked and skipped when another dispatcher holds them).
     """
     now = now or timezone.now()
     counts = {"live": 0, "completed": 0}
     system = Actor.system()
+    # Lock only the campaign rows ("of"): PostgreSQL refuses FOR UPDATE on the nullable
+    # side of the outer join to the version.
+    locked = Campaign.objects.select_for_update(skip_locked=True, of=("self",))
     with transaction.atomic():
-        due = Campaign.objects.select_for_update(skip_locked=True).filter(
-            status=Status.SCHEDULED, start_at__lte=now
+        due = locked.filter(status=Status.SCHEDULED, live_version__isnull=False).filter(
+            Q(live_version__start_at__isnull=True) | Q(live_version__start_at__lte=now)
         )
         for campaign in due:
             campaign.status = Status.LIVE
@@ -245,12 +286,10 @@ def campaign_dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
             audit_record(campaign=campaign, action="go_live", actor=system)
             counts["live"] += 1
     with transaction.atomic():
-        ended = Campaign.objects.select_for_update(skip_locked=True).filter(
-            status=Status.LIVE, end_at__lte=now
-        )
+        ended = locked.filter(status=Status.LIVE, live_version__end_at__lte=now)
         for campaign in ended:
+            _close_draft_version(campaign)
             campaign.status = Status.COMPLETED
-            campaign.has_draft_version = False
             campaign.save(update_fields=["status", "has_draft_version", "updated_at"])
             audit_record(campaign=campaign, action="complete", actor=system)
             counts["completed"] += 1

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from campaigns.models import AuditEvent, Campaign, CampaignContent, CampaignVersion, Status
 from campaigns.services import lifecycle
+from campaigns.services.authoring import campaign_update
 from core.actors import Actor
 from tests.api.conftest import expected_campaign, iso, problem
 from tests.factories import CampaignFactory, SmsConfigurationFactory, UserFactory
@@ -342,6 +343,7 @@ def test_preview_renders_the_parts_for_the_locale_with_fallback(reader: APIClien
     assert response.json() == {
         "locale": "pt",
         "parts": {"subject": "Olá Ana", "preheader": "", "html": "", "text": "Casaco!"},
+        "warnings": [],
     }
 
 
@@ -370,3 +372,108 @@ def test_preview_with_profile_not_an_object_is_400(reader: APIClient) -> None:
 
     assert response.status_code == 400
     assert response.json()["errors"] == [{"pointer": "/colour", "detail": "Unknown field."}]
+
+
+def test_preview_warns_of_every_variable_that_rendered_empty(reader: APIClient) -> None:
+    campaign = CampaignFactory.create(
+        content={
+            "en": {
+                "subject": "Hi {{ profile.person.name.firstName }}",
+                "html": "<p>{{ context.code }} {{ context.items[0].sku }}</p>",
+                "text": "{{ context.code }}",
+            }
+        }
+    )
+
+    response = reader.post(
+        f"{URL}/{campaign.pk}/previews",
+        {"profile": {"person": {"name": {}}}, "context": {"code": ""}},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["warnings"] == [
+        {
+            "code": "empty_variable",
+            "message": "{{ profile.person.name.firstName }} is missing or empty in the sample "
+            "data, so it renders as nothing.",
+            "field": "/content/en/subject",
+            "variable": "profile.person.name.firstName",
+        },
+        {
+            "code": "empty_variable",
+            "message": "{{ context.code }} is missing or empty in the sample data, so it "
+            "renders as nothing.",
+            "field": "/content/en/html",
+            "variable": "context.code",
+        },
+        {
+            "code": "empty_variable",
+            "message": "{{ context.items.0.sku }} is missing or empty in the sample data, so it "
+            "renders as nothing.",
+            "field": "/content/en/html",
+            "variable": "context.items.0.sku",
+        },
+        {
+            "code": "empty_variable",
+            "message": "{{ context.code }} is missing or empty in the sample data, so it "
+            "renders as nothing.",
+            "field": "/content/en/text",
+            "variable": "context.code",
+        },
+    ]
+
+
+def test_preview_of_a_live_campaign_shows_the_live_version_not_the_draft_edits(
+    reader: APIClient,
+) -> None:
+    campaign = CampaignFactory.create(
+        content={"en": {"subject": "Live {{ profile.name }}", "html": "<p>{{ context.x }}</p>"}}
+    )
+    campaign = lifecycle.campaign_activate(campaign=campaign, actor=Actor.system())
+    lifecycle.campaign_open_draft_version(campaign=campaign, actor=Actor.system())
+    campaign_update(
+        campaign=campaign,
+        data={
+            "defaultLocale": "fr",
+            "content": {"fr": {"subject": "Brouillon {{ profile.name }}", "text": "x"}},
+        },
+        actor=Actor.system(),
+    )
+    draft = CampaignFactory.create(content={"en": {"subject": "Draft {{ profile.name }}"}})
+
+    live_preview = reader.post(
+        f"{URL}/{campaign.pk}/previews", {"profile": {"name": "Ana"}}, format="json"
+    )
+    draft_preview = reader.post(
+        f"{URL}/{draft.pk}/previews", {"profile": {"name": "Ana"}}, format="json"
+    )
+
+    assert live_preview.status_code == 200, live_preview.json()
+    assert live_preview.json() == {
+        "locale": "en",
+        "parts": {"subject": "Live Ana", "preheader": "", "html": "<p></p>", "text": ""},
+        "warnings": [
+            {
+                "code": "empty_variable",
+                "message": "{{ context.x }} is missing or empty in the sample data, so it "
+                "renders as nothing.",
+                "field": "/content/en/html",
+                "variable": "context.x",
+            }
+        ],
+    }
+    assert draft_preview.json()["parts"]["subject"] == "Draft Ana"
+
+
+def test_preview_escapes_data_in_the_html_body(reader: APIClient) -> None:
+    campaign = CampaignFactory.create(
+        content={"en": {"subject": "{{ context.x }}", "html": "<p>{{ context.x }}</p>"}}
+    )
+
+    response = reader.post(
+        f"{URL}/{campaign.pk}/previews", {"context": {"x": "<b>&</b>"}}, format="json"
+    )
+
+    assert response.json()["parts"]["subject"] == "<b>&</b>"
+    assert response.json()["parts"]["html"] == "<p>&lt;b&gt;&amp;&lt;/b&gt;</p>"

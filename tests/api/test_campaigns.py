@@ -352,8 +352,8 @@ def test_list_query_count_does_not_grow_with_the_page(reader: APIClient) -> None
         response = reader.get(URL)
 
     assert response.json()["count"] == 8
-    # key, labels held, count, page, then tags, access labels and contents prefetched
-    assert len(three) == len(eight) == 7
+    # key, count, page (visibility is part of both), then tags, access labels and contents
+    assert len(three) == len(eight) == 6
 
 
 # --- update --------------------------------------------------------------------------

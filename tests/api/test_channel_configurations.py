@@ -56,6 +56,7 @@ def test_list_returns_active_configurations_by_channel_then_name(reader: APIClie
                     "appId": "com.example.shop",
                     "platform": "android",
                     "provider": "outbox",
+                    "appSchemes": [],
                 },
             },
             {

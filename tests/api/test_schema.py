@@ -108,3 +108,20 @@ def test_put_requires_the_whole_campaign_document_and_post_only_a_name() -> None
         "schedule": ["endAt", "startAt"],
     }
     assert components[post_ref.rsplit("/", 1)[1]]["required"] == ["name"]
+
+
+def test_the_preview_response_schema_documents_its_warnings() -> None:
+    out = StringIO()
+    call_command("spectacular", stdout=out)
+    components = yaml.safe_load(out.getvalue())["components"]["schemas"]
+
+    preview = components["CampaignPreview"]
+    warning = components["CampaignPreviewWarning"]
+
+    assert preview["required"] == ["locale", "parts", "warnings"]
+    assert preview["properties"]["warnings"]["type"] == "array"
+    assert preview["properties"]["warnings"]["items"] == {
+        "$ref": "#/components/schemas/CampaignPreviewWarning"
+    }
+    assert sorted(warning["required"]) == ["code", "field", "message", "variable"]
+    assert set(warning["properties"]) == {"code", "message", "field", "variable"}

@@ -87,6 +87,16 @@ def test_create_fix_preview_activate_and_copy_the_curl_request(
     campaign = Campaign.objects.get()
     assert sorted(campaign.contents.values_list("locale", flat=True)) == ["en", "fr"]
 
+    # The sample is pre-filled with the variables the content uses.
+    expect(page.locator("#clarion-preview-context")).to_have_value('{\n  "orderId": "<orderId>"\n}')
+    # A variable missing from the sample is a warning beside the preview.
+    page.fill("#clarion-preview-profile", "{}")
+    page.click("#clarion-preview-button")
+    expect(page.locator("#clarion-preview-warnings li")).to_have_count(2)
+    expect(page.locator("#clarion-preview-warnings li").first).to_have_text(
+        "/content/en/subject: {{ profile.firstName }} is missing or empty in the sample data, "
+        "so it renders as nothing."
+    )
     # Preview with a sample profile and context.
     page.fill("#clarion-preview-profile", '{"firstName": "Ana"}')
     page.fill("#clarion-preview-context", '{"orderId": "A-1042"}')
@@ -94,6 +104,7 @@ def test_create_fix_preview_activate_and_copy_the_curl_request(
     expect(page.locator("#clarion-preview-parts dd[data-part=subject]")).to_have_text(
         "Hi Ana, it shipped"
     )
+    expect(page.locator("#clarion-preview-warnings")).to_be_hidden()
     frame = page.frame_locator("#clarion-preview-parts iframe")
     expect(frame.locator("p")).to_have_text("Order A-1042 for Ana")
     # A broken sample is explained in words.

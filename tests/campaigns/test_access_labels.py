@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from campaigns.models import Campaign
 from campaigns.selectors import campaign_is_visible, campaign_list_visible
-from campaigns.services.authoring import campaign_create
+from campaigns.services import lifecycle
+from campaigns.services.authoring import campaign_create, campaign_update
 from core.actors import Actor
 from core.apikeys import api_key_create
 from core.errors import InvalidInput
+from core.models import AccessLabel
 from tests.factories import AccessLabelFactory, CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +95,65 @@ def test_a_label_you_do_not_hold_cannot_be_given(labelled: dict[str, object]) ->
         ("/accessLabels/2", "Unknown access label “nope”."),
     ]
     assert not CampaignFactory._meta.model.objects.filter(name="x").exists()
+
+
+def _live_with_draft_labels(name: str, live: list[str], draft: list[str]) -> Campaign:
+    """A live campaign frozen with ``live`` labels whose draft version has ``draft`` labels."""
+    campaign = CampaignFactory.create(name=name)
+    campaign.access_labels.set(AccessLabel.objects.filter(name__in=live))
+    campaign = lifecycle.campaign_activate(campaign=campaign, actor=Actor.system())
+    lifecycle.campaign_open_draft_version(campaign=campaign, actor=Actor.system())
+    return campaign_update(campaign=campaign, data={"accessLabels": draft}, actor=Actor.system())
+
+
+def test_a_draft_edit_removing_a_label_does_not_expose_the_live_campaign(
+    labelled: dict[str, object],
+) -> None:
+    campaign = _live_with_draft_labels("pii live", live=["pii"], draft=[])
+    plain_key, _ = api_key_create(name="plain", scopes=["campaigns:read"])
+    outsiders = [Actor(user=_user_with()), Actor(api_key=plain_key)]
+
+    for actor in outsiders:
+        assert "pii live" not in _names(actor)
+        assert campaign_is_visible(campaign=campaign, actor=actor) is False
+    assert list(campaign.access_labels.all()) == []  # the row's draft really has no label
+
+    lifecycle.campaign_publish(campaign=campaign, actor=Actor.system())
+    for actor in outsiders:
+        assert "pii live" in _names(actor)
+        assert campaign_is_visible(campaign=campaign, actor=actor) is True
+
+
+def test_a_draft_edit_adding_a_label_hides_the_live_campaign_only_when_published(
+    labelled: dict[str, object],
+) -> None:
+    campaign = _live_with_draft_labels("open live", live=[], draft=["vip"])
+    pii_holder = Actor(user=_user_with(labelled["pii"]))
+    key, _ = api_key_create(name="pii key", scopes=["campaigns:read"], access_labels=["pii"])
+    outsiders = [pii_holder, Actor(api_key=key)]
+
+    for actor in outsiders:
+        assert "open live" in _names(actor)
+        assert campaign_is_visible(campaign=campaign, actor=actor) is True
+
+    lifecycle.campaign_publish(campaign=campaign, actor=Actor.system())
+    for actor in outsiders:
+        assert "open live" not in _names(actor)
+        assert campaign_is_visible(campaign=campaign, actor=actor) is False
+
+
+def test_visibility_is_one_query_for_users_and_api_keys(labelled: dict[str, object]) -> None:
+    _live_with_draft_labels("pii live", live=["pii"], draft=[])
+    user = Actor(user=_user_with(labelled["pii"]))
+    key, _ = api_key_create(name="pii key", scopes=["campaigns:read"], access_labels=["pii"])
+    campaign = Campaign.objects.get(name="pii live")
+
+    for actor in (user, Actor(api_key=key)):
+        with CaptureQueriesContext(connection) as listed:
+            names = _names(actor)
+        with CaptureQueriesContext(connection) as checked:
+            visible = campaign_is_visible(campaign=campaign, actor=actor)
+
+        assert names == ["open", "pii live", "pii only"]
+        assert visible is True
+        assert (len(listed), len(checked)) == (1, 1)

@@ -6,14 +6,19 @@ import html
 import json
 import re
 from typing import Any
+from unittest import mock
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from campaigns.admin.campaign import CampaignAdmin
 from campaigns.models import TRACKING_BY_CHANNEL, AuditEvent, Campaign, CampaignContent
 from campaigns.services import lifecycle
+from campaigns.services.authoring import campaign_create, campaign_update
 from core.actors import Actor
 from tests.campaigns.admin_helpers import campaign_form_data
 from tests.factories import (
@@ -56,6 +61,9 @@ def test_the_add_form_shows_the_six_steps_in_order(admin_client: Client) -> None
     positions = [html.index(step) for step in steps]
     assert positions == sorted(positions)
     assert "campaigns/admin/campaign.js" in html
+    # Marketers learn at the HTML field that data is escaped, and how to opt out.
+    assert "HTML-escaped here, so data cannot inject markup" in html
+    assert "{{ context.banner | safe }}" in html
     assert "http://" not in re.sub(r'(href|src|action)="[^"]*"', "", html).split("<body")[0]
 
 
@@ -132,8 +140,7 @@ def test_editing_a_draft_checks_templates_and_records_the_editor(
     assert campaign.contents.get().subject == "Hello {{ profile.firstName }}"
     assert campaign.last_edited_by == marketer
     event = AuditEvent.objects.get(campaign=campaign)
-    assert event.action == "edit"
-    assert "content/en/subject" in event.detail["changed"]
+    assert (event.action, event.detail, event.actor) == ("edit", {"changed": ["content"]}, marketer)
 
 
 def test_create_new_profiles_is_refused_for_a_marketing_campaign_at_the_field(
@@ -428,3 +435,139 @@ def test_namespace_and_channel_configuration_have_no_delete_icon(admin_client: C
         assert f'id="delete_id_{name}"' not in page
         assert f'id="add_id_{name}"' in page  # adding stays
     assert 'id="change_id_channel_configuration"' in page  # so does editing
+
+
+# --- the admin saves through the authoring service, like the API ---------------------
+
+
+def _edit_data(campaign: Campaign, **fields: Any) -> dict[str, Any]:
+    return campaign_form_data(
+        configuration=campaign.channel_configuration,
+        campaign=campaign,
+        contents=[{"locale": "en", "subject": "New subject", "html": "<p>New</p>"}],
+        **{"name": "Renamed", **fields},
+    )
+
+
+def test_an_admin_edit_goes_through_campaign_update_and_audits_like_the_api(
+    marketer_client: Client, marketer: User
+) -> None:
+    in_admin = CampaignFactory.create(name="Same")
+    through_api = CampaignFactory.create(name="Same")
+    api = APIClient()
+    api.force_login(marketer)
+
+    with mock.patch("campaigns.admin.campaign.campaign_update", wraps=campaign_update) as service:
+        saved = marketer_client.post(change_url(in_admin), _edit_data(in_admin))
+    patched = api.patch(
+        f"/api/v1/campaigns/{through_api.pk}",
+        {"name": "Renamed", "content": {"en": {"subject": "New subject", "html": "<p>New</p>"}}},
+        format="json",
+    )
+
+    assert (saved.status_code, patched.status_code) == (302, 200)
+    assert service.call_count == 1
+    assert service.call_args.kwargs["campaign"].pk == in_admin.pk
+    assert service.call_args.kwargs["actor"].user == marketer
+    events = {
+        campaign.pk: list(
+            AuditEvent.objects.filter(campaign=campaign).values_list(
+                "action", "detail", "actor", "api_key"
+            )
+        )
+        for campaign in (in_admin, through_api)
+    }
+    assert (
+        events[in_admin.pk]
+        == events[through_api.pk]
+        == [("edit", {"changed": ["content", "name"]}, marketer.pk, None)]
+    )
+    for campaign in (in_admin, through_api):
+        campaign.refresh_from_db()
+        assert (campaign.name, campaign.last_edited_by) == ("Renamed", marketer)
+        assert campaign.contents.get().subject == "New subject"
+
+
+def test_an_admin_edit_is_refused_like_the_api_when_the_draft_version_closed_meanwhile(
+    marketer_client: Client, marketer: User
+) -> None:
+    actor = Actor(user=marketer)
+    campaign = lifecycle.campaign_activate(campaign=CampaignFactory.create(), actor=actor)
+    lifecycle.campaign_open_draft_version(campaign=campaign, actor=actor)
+    data = _edit_data(campaign)
+    events_before = AuditEvent.objects.count()
+    found = CampaignAdmin.get_object
+
+    def found_then_a_colleague_publishes(self: Any, *args: Any, **kwargs: Any) -> Any:
+        obj = found(self, *args, **kwargs)
+        Campaign.objects.filter(pk=campaign.pk).update(has_draft_version=False)
+        return obj
+
+    with mock.patch.object(CampaignAdmin, "get_object", found_then_a_colleague_publishes):
+        refused = marketer_client.post(change_url(campaign), data)
+    api = APIClient()
+    api.force_login(marketer)
+    api_refused = api.patch(f"/api/v1/campaigns/{campaign.pk}", {"name": "Renamed"}, format="json")
+
+    message = "This campaign is Live: create a draft version to edit it."
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.non_field_errors() == [message]
+    assert message in refused.content.decode()
+    assert (api_refused.status_code, api_refused.json()["code"]) == (409, "draft_version_required")
+    assert api_refused.json()["detail"] == message
+    campaign.refresh_from_db()
+    assert campaign.name != "Renamed"
+    assert campaign.contents.get().subject == "Thanks {{ profile.person.name.firstName }}"
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_service_errors_show_at_their_fields_and_nothing_is_saved(
+    marketer_client: Client,
+) -> None:
+    configuration = PushConfigurationFactory.create(push_app_schemes=["shop"])
+    data = campaign_form_data(
+        configuration=configuration,
+        channel="push",
+        category="marketing",
+        create_new_profiles="on",
+        contents=[
+            {"locale": "en", "title": "Hi", "body": "x", "deep_link": "javascript:alert(1)"},
+            {"locale": "fr", "title": "{% if %}", "body": "x", "image_url": "shop://home"},
+        ],
+    )
+
+    response = marketer_client.post(ADD_URL, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "create_new_profiles": [
+            "Only transactional campaigns can create profiles for unknown recipients."
+        ]
+    }
+    rows = response.context["inline_admin_formsets"][0].formset.forms
+    assert rows[0].errors == {
+        "deep_link": ["Use an https:// link or a link of an app scheme this channel allows: shop:."]
+    }
+    assert rows[1].errors == {"title": ["Template error: missing expression (line 1, column 4)"]}
+    assert Campaign.objects.count() == 0
+    assert CampaignContent.objects.count() == 0
+    assert AuditEvent.objects.count() == 0
+
+
+def test_adding_in_the_admin_creates_through_campaign_create(marketer_client: Client) -> None:
+    data = campaign_form_data(
+        configuration=ChannelConfigurationFactory.create(),
+        contents=[{"locale": "en", "subject": "Hi", "html": "<p>Hi</p>", "title": "ignored"}],
+    )
+
+    with mock.patch("campaigns.admin.campaign.campaign_create", wraps=campaign_create) as service:
+        response = marketer_client.post(ADD_URL, data)
+
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:campaigns_campaign_changelist")
+    assert service.call_count == 1
+    assert service.call_args.kwargs["data"]["content"] == {
+        "en": {"subject": "Hi", "preheader": "", "html": "<p>Hi</p>", "text": ""}
+    }
+    assert LogEntry.objects.get().object_id == str(campaign.pk)

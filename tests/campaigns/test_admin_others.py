@@ -44,7 +44,9 @@ def test_a_version_is_shown_read_only_as_pretty_json(admin_client: Client) -> No
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert '<pre class="clarion-json">{\n  &quot;name&quot;' in html
+    assert (
+        '<pre class="clarion-json">{\n  &quot;schemaVersion&quot;: 1,\n  &quot;name&quot;' in html
+    )
 
 
 def test_a_channel_configuration_is_checked_for_its_channel(admin_client: Client) -> None:

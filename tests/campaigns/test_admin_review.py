@@ -290,7 +290,115 @@ def test_preview_renders_the_parts_with_the_sample_profile(admin_client: Client)
         "channel": "email",
         "locale": "pt",
         "parts": {"subject": "Olá Ana", "preheader": "", "html": "<p>pt</p>", "text": ""},
+        "warnings": [],
     }
+
+
+def test_preview_lists_the_variables_that_rendered_empty_beside_the_parts(
+    admin_client: Client,
+) -> None:
+    campaign = CampaignFactory.create(
+        content={
+            "en": {"subject": "Hi {{ profile.firstName }}", "html": "<p>{{ context.code }}</p>"}
+        }
+    )
+
+    response = admin_client.post(
+        preview_url(campaign), {"profile": "{}", "context": json.dumps({"code": "X1"})}
+    )
+
+    assert response.json()["parts"]["subject"] == "Hi "
+    assert response.json()["warnings"] == [
+        {
+            "code": "empty_variable",
+            "message": "{{ profile.firstName }} is missing or empty in the sample data, so it "
+            "renders as nothing.",
+            "field": "/content/en/subject",
+            "variable": "profile.firstName",
+        }
+    ]
+
+
+def _live_with_draft_edits() -> Campaign:
+    campaign = CampaignFactory.create(
+        content={
+            "en": {
+                "subject": "Live {{ profile.person.name.firstName }}",
+                "html": "<p>{{ context.order.id }}</p>",
+            }
+        }
+    )
+    campaign = lifecycle.campaign_activate(campaign=campaign, actor=Actor.system())
+    lifecycle.campaign_open_draft_version(campaign=campaign, actor=Actor.system())
+    return campaign_update(
+        campaign=campaign,
+        data={
+            "content": {
+                "en": {"subject": "Draft {{ profile.nickname }}", "html": "{{ context.coupon }}"},
+                "de": {"subject": "Entwurf", "html": "x"},
+            }
+        },
+        actor=Actor.system(),
+    )
+
+
+def test_preview_of_a_live_campaign_renders_its_live_version(admin_client: Client) -> None:
+    campaign = _live_with_draft_edits()
+
+    response = admin_client.post(
+        preview_url(campaign),
+        {
+            "locale": "de",
+            "profile": json.dumps({"person": {"name": {"firstName": "Ana"}}, "nickname": "A"}),
+            "context": json.dumps({"order": {"id": "A-1"}, "coupon": "C"}),
+        },
+    )
+
+    assert response.json() == {
+        "ok": True,
+        "channel": "email",
+        "locale": "en",
+        "parts": {"subject": "Live Ana", "preheader": "", "html": "<p>A-1</p>", "text": ""},
+        "warnings": [],
+    }
+
+
+def test_the_change_page_prefills_the_sample_with_the_variables_the_content_uses(
+    admin_client: Client,
+) -> None:
+    draft = CampaignFactory.create(
+        content={
+            "en": {"subject": "Hi {{ profile.person.name.firstName }}", "html": "x"},
+            "fr": {"subject": "{{ context.items[0].sku }}", "html": "{{ context.code }}"},
+        }
+    )
+    live = _live_with_draft_edits()
+
+    draft_page = admin_client.get(change_url(draft))
+    live_page = admin_client.get(change_url(live))
+
+    assert json.loads(draft_page.context["preview_sample_profile"]) == {
+        "person": {"name": {"firstName": "<person.name.firstName>"}}
+    }
+    assert json.loads(draft_page.context["preview_sample_context"]) == {
+        "code": "<code>",
+        "items": [{"sku": "<items.0.sku>"}],
+    }
+    assert draft_page.context["campaign_locales"] == ["en", "fr"]
+    html = draft_page.content.decode()
+    assert "&quot;firstName&quot;: &quot;&lt;person.name.firstName&gt;&quot;" in html
+    # A live campaign's sample, locales and curl request follow its live version.
+    assert json.loads(live_page.context["preview_sample_profile"]) == {
+        "person": {"name": {"firstName": "<person.name.firstName>"}}
+    }
+    assert json.loads(live_page.context["preview_sample_context"]) == {
+        "order": {"id": "<order.id>"}
+    }
+    assert live_page.context["campaign_locales"] == ["en"]
+    assert live_page.context["preview_of_live_version"] is True
+    curl = live_page.context["curl_sample"]
+    assert '"firstName": "<person.name.firstName>"' in curl
+    assert "nickname" not in curl and "coupon" not in curl
 
 
 def test_preview_explains_bad_json_and_template_errors(admin_client: Client) -> None:

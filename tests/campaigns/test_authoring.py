@@ -9,6 +9,7 @@ import pytest
 from audiences.models import Audience
 from campaigns.models import AuditEvent, Campaign, CampaignContent
 from campaigns.preview import campaign_curl_sample, campaign_preview
+from campaigns.rendering import RenderedMessage
 from campaigns.services.authoring import campaign_create, campaign_update
 from campaigns.snapshot import campaign_to_data
 from core.actors import Actor
@@ -140,10 +141,12 @@ def test_preview_renders_the_fallback_locale_with_profile_and_context() -> None:
         campaign=campaign, locale="pt-BR", profile={"name": "Ana"}, context={"x": 1}
     )
 
-    assert result == {
-        "locale": "pt",
-        "parts": {"subject": "Olá Ana", "preheader": "", "html": "<p>1</p>", "text": ""},
-    }
+    assert result == RenderedMessage(
+        "email",
+        "pt",
+        {"subject": "Olá Ana", "preheader": "", "html": "<p>1</p>", "text": ""},
+        (),
+    )
 
 
 def test_preview_reports_render_errors_with_pointer() -> None:

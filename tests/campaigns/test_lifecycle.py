@@ -20,6 +20,7 @@ from campaigns.services.authoring import (
 )
 from core.actors import Actor
 from core.errors import InvalidTransition, ReviewBlocked
+from tests.campaigns.version_helpers import frozen_schedule
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -283,10 +284,10 @@ def test_dispatcher_starts_due_campaigns_and_completes_ended_ones() -> None:
     ending = _in_status(Status.LIVE)
     running = _in_status(Status.LIVE)
     stopped = _in_status(Status.STOPPED)
-    Campaign.objects.filter(pk=due.pk).update(start_at=now - timedelta(seconds=1))
-    Campaign.objects.filter(pk=ending.pk).update(end_at=now - timedelta(seconds=1))
-    Campaign.objects.filter(pk=running.pk).update(end_at=now + timedelta(hours=1))
-    Campaign.objects.filter(pk=stopped.pk).update(end_at=now - timedelta(seconds=1))
+    frozen_schedule(due, start_at=now - timedelta(seconds=1), end_at=None)
+    frozen_schedule(ending, start_at=None, end_at=now - timedelta(seconds=1))
+    frozen_schedule(running, start_at=None, end_at=now + timedelta(hours=1))
+    frozen_schedule(stopped, start_at=None, end_at=now - timedelta(seconds=1))
 
     counts = lifecycle.campaign_dispatch_due(now=now)
     again = lifecycle.campaign_dispatch_due(now=now)
@@ -336,3 +337,61 @@ def test_activation_of_a_campaign_with_an_empty_audience_warns_but_goes_live() -
     # then it is live (an empty audience is a warning), and nothing was counted
     assert activated.status == Status.LIVE
     assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+
+@pytest.mark.parametrize("stop", [lifecycle.campaign_stop, lifecycle.campaign_archive])
+def test_stopping_or_archiving_closes_the_draft_version_and_restores_the_live_row(
+    stop: Callable[..., Campaign],
+) -> None:
+    campaign = _in_status(Status.LIVE)
+    lifecycle.campaign_open_draft_version(campaign=campaign, actor=SYSTEM)
+    campaign_update(
+        campaign=campaign,
+        data={"name": "Draft name", "content": {"en": {"subject": "Draft"}}},
+        actor=SYSTEM,
+    )
+
+    campaign = stop(campaign=campaign, actor=SYSTEM)
+
+    campaign.refresh_from_db()
+    assert campaign.has_draft_version is False
+    assert campaign.live_version is not None
+    assert campaign.name == campaign.live_version.snapshot["name"]
+    assert campaign.contents.get().subject == "Thanks {{ profile.person.name.firstName }}"
+    event = AuditEvent.objects.filter(campaign=campaign).latest("id")
+    assert (event.action, event.detail) == (
+        "stop" if stop is lifecycle.campaign_stop else "archive",
+        {"discardedDraftVersion": True},
+    )
+
+
+def test_stopping_without_a_draft_version_records_no_discard() -> None:
+    campaign = lifecycle.campaign_stop(campaign=_in_status(Status.LIVE), actor=SYSTEM)
+
+    event = AuditEvent.objects.filter(campaign=campaign).latest("id")
+    assert (event.action, event.detail, campaign.has_draft_version) == ("stop", {}, False)
+
+
+@pytest.mark.parametrize(
+    "status", [Status.DRAFT, Status.IN_REVIEW, Status.STOPPED, Status.COMPLETED, Status.ARCHIVED]
+)
+def test_discarding_is_refused_outside_live_and_scheduled_and_changes_nothing(
+    status: str,
+) -> None:
+    campaign = _in_status(status)
+    # A stale flag (data from before stop closed draft versions) and an edited row.
+    Campaign.objects.filter(pk=campaign.pk).update(has_draft_version=True, name="Edited row")
+    events_before = AuditEvent.objects.count()
+
+    with pytest.raises(InvalidTransition) as caught:
+        lifecycle.campaign_discard_draft_version(campaign=campaign, actor=SYSTEM)
+
+    assert caught.value.code == "invalid_transition"
+    assert caught.value.message.startswith("Cannot discard the draft version of a campaign")
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.name, campaign.has_draft_version) == (
+        status,
+        "Edited row",
+        True,
+    )
+    assert AuditEvent.objects.count() == events_before

@@ -67,9 +67,9 @@ def test_demo_content_renders_with_the_sample_data_in_both_locales() -> None:
     english = campaign_preview(campaign=campaign, locale="en", profile=profile, context=context)
     french = campaign_preview(campaign=campaign, locale="fr", profile=profile, context=context)
 
-    assert english["parts"]["subject"] == "Thanks for your order, Ana"
-    assert "Your Jackets is on its way." in english["parts"]["text"]
-    assert french["parts"]["subject"] == "Merci pour votre commande, Ana"
+    assert english.parts["subject"] == "Thanks for your order, Ana"
+    assert "Your Jackets is on its way." in english.parts["text"]
+    assert french.parts["subject"] == "Merci pour votre commande, Ana"
 
 
 def test_second_run_creates_nothing_and_shows_no_secret() -> None:

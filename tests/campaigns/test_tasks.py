@@ -8,13 +8,17 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import AuditEvent, Campaign, Status
+from campaigns.services.authoring import campaign_update
 from campaigns.services.lifecycle import (
     campaign_activate,
     campaign_dispatch_due,
+    campaign_open_draft_version,
     campaign_stop,
 )
 from campaigns.tasks import campaign_dispatch_due_task
 from core.actors import Actor
+from core.formats import iso_datetime
+from tests.campaigns.version_helpers import frozen_schedule
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +92,7 @@ def test_nothing_else_is_touched() -> None:
     in_review = CampaignFactory.create(start_at=past)
     Campaign.objects.filter(pk=in_review.pk).update(status=Status.IN_REVIEW)
     stopped = campaign_stop(campaign=_activated(end_at=now + timedelta(hours=1)), actor=SYSTEM)
-    Campaign.objects.filter(pk=stopped.pk).update(end_at=past)
+    frozen_schedule(stopped, start_at=None, end_at=past)
     live_without_end = _activated()
     not_due = _activated(start_at=now + timedelta(days=1))
     before = _statuses()
@@ -117,8 +121,8 @@ def test_task_is_idempotent_when_run_twice() -> None:
     now = timezone.now()
     due = _activated(start_at=now + timedelta(hours=1))
     ending = _activated(end_at=now + timedelta(hours=1))
-    Campaign.objects.filter(pk=due.pk).update(start_at=now - timedelta(minutes=1))
-    Campaign.objects.filter(pk=ending.pk).update(end_at=now - timedelta(minutes=1))
+    frozen_schedule(due, start_at=now - timedelta(minutes=1), end_at=None)
+    frozen_schedule(ending, start_at=None, end_at=now - timedelta(minutes=1))
 
     first = campaign_dispatch_due_task.apply().get()
     events_after_first = AuditEvent.objects.count()
@@ -128,3 +132,77 @@ def test_task_is_idempotent_when_run_twice() -> None:
     assert second == {"live": 0, "completed": 0}
     assert _statuses() == {due.pk: Status.LIVE, ending.pk: Status.COMPLETED}
     assert AuditEvent.objects.count() == events_after_first
+
+
+def test_a_draft_edit_moving_the_end_into_the_past_does_not_complete_the_live_campaign() -> None:
+    now = timezone.now()
+    campaign = _activated(end_at=now + timedelta(days=1))
+    campaign_open_draft_version(campaign=campaign, actor=SYSTEM)
+    campaign_update(
+        campaign=campaign,
+        data={"schedule": {"endAt": iso_datetime(now - timedelta(days=1))}},
+        actor=SYSTEM,
+    )
+    events_before = AuditEvent.objects.count()
+
+    counts = campaign_dispatch_due(now=now)
+
+    assert counts == {"live": 0, "completed": 0}
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.has_draft_version) == (Status.LIVE, True)
+    assert campaign.end_at == now - timedelta(days=1)
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_a_live_campaign_completes_when_its_live_versions_end_passed_despite_a_later_draft_end() -> (
+    None
+):
+    now = timezone.now()
+    end = now + timedelta(hours=1)
+    campaign = _activated(end_at=end)
+    campaign_open_draft_version(campaign=campaign, actor=SYSTEM)
+    campaign_update(
+        campaign=campaign,
+        data={
+            "name": "Renamed in draft",
+            "schedule": {"endAt": iso_datetime(end + timedelta(days=30))},
+        },
+        actor=SYSTEM,
+    )
+
+    counts = campaign_dispatch_due(now=end + timedelta(seconds=1))
+
+    assert counts == {"live": 0, "completed": 1}
+    campaign.refresh_from_db()
+    assert campaign.status == Status.COMPLETED
+    # Completion closes the draft version: the row is the live version again.
+    assert campaign.live_version is not None
+    assert (campaign.has_draft_version, campaign.end_at, campaign.name) == (
+        False,
+        end,
+        campaign.live_version.snapshot["name"],
+    )
+
+
+def test_a_scheduled_campaign_starts_from_its_live_versions_start_not_a_draft_edit() -> None:
+    now = timezone.now()
+    start = now + timedelta(hours=1)
+    edited_early = _activated(start_at=start)
+    edited_late = _activated(start_at=start)
+    for campaign, draft_start in (
+        (edited_early, now - timedelta(hours=1)),
+        (edited_late, start + timedelta(days=1)),
+    ):
+        campaign_open_draft_version(campaign=campaign, actor=SYSTEM)
+        campaign_update(
+            campaign=campaign,
+            data={"schedule": {"startAt": iso_datetime(draft_start)}},
+            actor=SYSTEM,
+        )
+
+    before_start = campaign_dispatch_due(now=now)
+    at_start = campaign_dispatch_due(now=start)
+
+    assert before_start == {"live": 0, "completed": 0}
+    assert at_start == {"live": 2, "completed": 0}
+    assert _statuses() == {edited_early.pk: Status.LIVE, edited_late.pk: Status.LIVE}

@@ -27,6 +27,7 @@ from campaigns.models import AuditEvent, Campaign, Status
 from campaigns.services.lifecycle import campaign_activate
 from campaigns.tasks import campaign_dispatch_due_task
 from core.actors import Actor
+from tests.campaigns.version_helpers import frozen_schedule
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.worker
@@ -60,11 +61,11 @@ def _worker_env() -> dict[str, str]:
 
 
 def _scheduled_campaign_now_due() -> Campaign:
-    """Activated with a future start (scheduled, version 1), then the start moved back."""
+    """Activated with a future start (scheduled, version 1), then the version's start moved back."""
     campaign = CampaignFactory.create(start_at=timezone.now() + timedelta(days=1))
     campaign = campaign_activate(campaign=campaign, actor=Actor.system())
     assert campaign.status == Status.SCHEDULED
-    Campaign.objects.filter(pk=campaign.pk).update(start_at=timezone.now() - timedelta(minutes=1))
+    frozen_schedule(campaign, start_at=timezone.now() - timedelta(minutes=1), end_at=None)
     return campaign
 
 

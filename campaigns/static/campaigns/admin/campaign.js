@@ -155,6 +155,20 @@
     result.hidden = false;
   }
 
+  function showWarnings(warnings) {
+    // Variables that rendered empty, beside the preview: the sample lacks them.
+    const list = document.getElementById("clarion-preview-warnings");
+    list.replaceChildren();
+    (warnings || []).forEach(function (warning) {
+      const item = document.createElement("li");
+      item.dataset.field = warning.field;
+      item.dataset.variable = warning.variable;
+      item.textContent = warning.field + ": " + warning.message;
+      list.appendChild(item);
+    });
+    list.hidden = list.children.length === 0;
+  }
+
   function showErrors(messages) {
     const list = document.getElementById("clarion-preview-errors");
     list.replaceChildren();
@@ -184,9 +198,11 @@
       .then(function (data) {
         if (data.ok) {
           showErrors([]);
+          showWarnings(data.warnings);
           showPreview(data);
         } else {
           document.getElementById("clarion-preview-result").hidden = true;
+          showWarnings([]);
           showErrors(data.errors);
         }
       })
