@@ -44,9 +44,10 @@ def test_a_version_is_shown_read_only_as_pretty_json(admin_client: Client) -> No
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert (
-        '<pre class="clarion-json">{\n  &quot;schemaVersion&quot;: 1,\n  &quot;name&quot;' in html
-    )
+    # PostgreSQL's jsonb keeps its own key order, so look for the pieces, not the order.
+    assert '<pre class="clarion-json">{\n  &quot;' in html
+    assert "\n  &quot;schemaVersion&quot;: 1," in html
+    assert "\n  &quot;name&quot;: " in html
 
 
 def test_a_channel_configuration_is_checked_for_its_channel(admin_client: Client) -> None:
