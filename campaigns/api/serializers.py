@@ -4,6 +4,9 @@ Input serializers check shape and JSON types only (strictly: ``"5"`` is not a
 number, ``1`` is not a string) and reject unknown fields, so a typo is an
 error rather than silently ignored. References and meaning (known channel
 configuration, locale syntax, template syntax, limits) are the services' job.
+
+What a serializer checks is exactly what the OpenAPI document declares, so a
+request the document allows never gets a 400 (docs/api.md, "Errors").
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Category, Channel, Status
@@ -25,7 +29,16 @@ SERVER_FIELDS = frozenset(
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string; DRF's CharField would also take numbers and booleans."""
+    """A JSON string, taken as sent; DRF's CharField would also take numbers and booleans.
+
+    Not trimmed: DRF would check the length of the trimmed string and refuse
+    ``" "`` as blank, while the schema's ``minLength``/``maxLength`` count what
+    was sent. Services normalise where it means something (names, identities).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -76,6 +89,29 @@ class ClosedSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({key: [_("Unknown field.")] for key in unknown})
         return super().to_internal_value(data)
+
+
+class ClosedSerializerSchema(OpenApiSerializerExtension):
+    """Declares a ClosedSerializer as a closed object (``additionalProperties: false``).
+
+    The server-set fields a request may carry back (``ignored_fields``) are
+    declared too, as any value, since they are accepted and ignored.
+    """
+
+    target_class = ClosedSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(
+            self.target, direction, bypass_extensions=True
+        )
+        if direction == "request":
+            for name in sorted(self.target.ignored_fields):
+                schema["properties"].setdefault(
+                    name, {"description": str(_("Set by the server; ignored when sent."))}
+                )
+        schema["additionalProperties"] = False
+        return schema
 
 
 class TrackingSerializer(ClosedSerializer):
