@@ -332,9 +332,9 @@ def test_list_with_bad_query_parameters_is_400(reader: APIClient) -> None:
 
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        {"pointer": "/limit", "detail": "A valid integer is required."},
-        {"pointer": "/offset", "detail": "Ensure this value is greater than or equal to 0."},
-        {"pointer": "/status", "detail": '"sleeping" is not a valid choice.'},
+        {"pointer": "/query/limit", "detail": "A valid integer is required."},
+        {"pointer": "/query/offset", "detail": "Ensure this value is greater than or equal to 0."},
+        {"pointer": "/query/status", "detail": '"sleeping" is not a valid choice.'},
     ]
 
 
