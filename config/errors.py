@@ -33,10 +33,16 @@ class ClarionError(Exception):
 
 @dataclass
 class InvalidInput(ClarionError):
-    """The request or form is not acceptable as given (400)."""
+    """The input is well-formed but its values are not acceptable (422).
+
+    Services raise it for what the API's OpenAPI document cannot say: a
+    reference to nothing, a name in use, a locale or template that does not
+    parse. A request that does not match the document is refused before any
+    service runs, with 400 (docs/api.md, "Errors").
+    """
 
     code: str = "validation_error"
-    status: int = 400
+    status: int = 422
 
 
 @dataclass

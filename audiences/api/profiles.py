@@ -332,8 +332,8 @@ def _shape_errors(
 # --- Schema --------------------------------------------------------------------------
 
 _PROBLEM_MEANING = {
-    400: "Malformed JSON or invalid fields, including an invalid identity value "
-    "(problem+json with a pointer per field).",
+    400: "The body does not match this document: malformed JSON, a wrong type, an unknown "
+    "field, a value outside the declared limits (a pointer per field).",
     401: "Missing or invalid API key.",
     403: "The API key lacks the scope, or the user the permission.",
     404: "No profile has this identity (code not_found), or the namespace is unknown "
@@ -341,6 +341,8 @@ _PROBLEM_MEANING = {
     409: "The identities given belong to different profiles (code identity_conflict).",
     413: "The body is larger than 1 MB.",
     415: "The body is not application/json.",
+    422: "The request matches this document but its values are not acceptable: an invalid "
+    "identity value (pointer /identity/value), locale or time zone (a pointer per field).",
 }
 
 
@@ -382,7 +384,7 @@ class ProfileDetailApi(APIView):
         operation_id="profiles_retrieve",
         summary="Get a profile by identity",
         parameters=_PATH,
-        responses={200: ProfileOutputSerializer, **_problems(400, 404)},
+        responses={200: ProfileOutputSerializer, **_problems(404, 422)},
     )
     def get(self, request: Request, namespace: str, value: str) -> Response:
         """The profile with its identities, addresses and consent."""
@@ -397,7 +399,7 @@ class ProfileDetailApi(APIView):
         responses={
             200: ProfileOutputSerializer,
             201: ProfileOutputSerializer,
-            **_problems(400, 404, 409, 413, 415),
+            **_problems(400, 404, 409, 413, 415, 422),
         },
     )
     def put(self, request: Request, namespace: str, value: str) -> Response:
@@ -410,6 +412,7 @@ class ProfileDetailApi(APIView):
             raise InvalidInput(
                 message=errors[0].detail if len(errors) == 1 else _("Some fields are not valid."),
                 errors=errors,
+                status=400,  # the body does not match the document
             )
         data = profile_input_parse(namespace=ns.code, value=value, data=serializer.validated_data)
         profile, created = profile_upsert(data=data)
@@ -422,7 +425,7 @@ class ProfileDetailApi(APIView):
         operation_id="profiles_erase",
         summary="Erase a profile (attributes, identities, addresses, consent)",
         parameters=_PATH,
-        responses={204: None, **_problems(400, 404)},
+        responses={204: None, **_problems(404, 422)},
     )
     def delete(self, request: Request, namespace: str, value: str) -> Response:
         """Erase the person; suppression entries for their addresses are kept on purpose."""
@@ -452,6 +455,7 @@ class ProfileBatchApi(APIView):
             raise InvalidInput(
                 message=errors[0].detail if len(errors) == 1 else _("Some fields are not valid."),
                 errors=errors,
+                status=400,  # the body does not match the document
             )
         namespaces = {ns.code: ns for ns in IdentityNamespace.objects.all()}
         results: list[dict[str, Any] | None] = []

@@ -60,14 +60,17 @@ CHANNEL_CONFIGURATION_ID = OpenApiParameter(
 )
 
 _PROBLEM_MEANING = {
-    400: "Malformed JSON or invalid fields (problem+json with a pointer per field).",
+    400: "The request does not match this document: malformed JSON, a wrong type, an unknown "
+    "field, a value outside the declared limits (a pointer per field).",
     401: "Missing or invalid API key.",
     403: "The API key lacks the scope, or the user the permission.",
     404: "No such resource, or hidden by access labels.",
     409: "The campaign's status does not allow this.",
     413: "The body is larger than 1 MB.",
     415: "The body is not application/json.",
-    422: "Review checks failed (a pointer per failing field).",
+    422: "The request matches this document but its values are not acceptable: a reference "
+    "to nothing, a name in use, a locale or template that does not parse; or review checks "
+    "failed (a pointer per field).",
 }
 
 

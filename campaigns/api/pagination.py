@@ -39,7 +39,7 @@ class QuerySerializer(serializers.Serializer):
         values: dict[str, Any] = {}
         repeated: dict[str, list[Any]] = {}
         if isinstance(data, QueryDict):
-            for name in self.fields.keys():
+            for name, _field in self.fields.items():
                 given = data.getlist(name)
                 if len(given) > 1:
                     repeated[name] = [_("Give this parameter once.")]

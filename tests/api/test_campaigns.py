@@ -136,7 +136,7 @@ def test_create_with_unknown_fields_is_400_naming_them(writer: APIClient) -> Non
     assert Campaign.objects.count() == 0
 
 
-def test_create_with_bad_references_is_400_from_the_service(writer: APIClient) -> None:
+def test_create_with_bad_references_is_422_from_the_service(writer: APIClient) -> None:
     unknown = str(uuid.uuid4())
     document = {
         "name": "X",
@@ -148,7 +148,7 @@ def test_create_with_bad_references_is_400_from_the_service(writer: APIClient) -
 
     response = writer.post(URL, document, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     pointers = [error["pointer"] for error in response.json()["errors"]]
     assert pointers == [
         "/channelConfiguration",

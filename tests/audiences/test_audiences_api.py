@@ -78,10 +78,10 @@ def test_create_with_bad_rules_names_each_problem(writer: APIClient) -> None:
     response = writer.post(
         "/api/v1/audiences", {"name": "Bad", "kind": "rules", "rules": rules}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
     assert response.json() == problem(
-        400,
+        422,
         "validation_error",
         "Some fields are not valid.",
         [
@@ -100,32 +100,37 @@ def test_create_with_bad_rules_names_each_problem(writer: APIClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "errors"),
+    ("body", "status", "errors"),
     [
         (
             {"name": "S", "kind": "static", "rules": RULES},
+            422,
             [("/rules", "A static audience has no rules.")],
         ),
         (
             {"name": "R", "kind": "rules"},
+            422,
             [("/rules", "A group must be an object with “combinator” and “conditions”.")],
         ),
         (
             {"name": "R", "kind": "rules", "rules": "x"},
+            422,
             [("/rules", "A group must be an object with “combinator” and “conditions”.")],
         ),
-        ({"kind": "rules", "rules": RULES}, [("/name", "This field is required.")]),
+        ({"kind": "rules", "rules": RULES}, 400, [("/name", "This field is required.")]),
         (
             {"name": 3, "kind": "odd"},
+            400,
             [("/name", "Not a valid string."), ("/kind", '"odd" is not a valid choice.')],
         ),
     ],
 )
 def test_create_rejects_bad_input(
-    writer: APIClient, body: dict[str, Any], errors: list[tuple[str, str]]
+    writer: APIClient, body: dict[str, Any], status: int, errors: list[tuple[str, str]]
 ) -> None:
+    # 400: the body does not match the schema; 422: it does, but the service refuses it.
     response = writer.post("/api/v1/audiences", body, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert [(e["pointer"], e["detail"]) for e in response.json()["errors"]] == errors
     assert Audience.objects.count() == 0
 
@@ -133,7 +138,7 @@ def test_create_rejects_bad_input(
 def test_create_rejects_a_taken_name(writer: APIClient) -> None:
     Audience.objects.create(name="Taken", kind="static")
     response = writer.post("/api/v1/audiences", {"name": "Taken", "kind": "static"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"] == [
         {"pointer": "/name", "detail": "An audience named “Taken” exists."}
     ]

@@ -135,14 +135,14 @@ def test_put_shows_push_registrations(writer: APIClient) -> None:
     ]
 
 
-def test_put_with_invalid_identity_value_is_400(writer: APIClient) -> None:
+def test_put_with_invalid_identity_value_is_422(writer: APIClient) -> None:
     response = writer.put("/api/v1/profiles/email/not-an-email", {}, format="json")
 
     detail = "“not-an-email” is not a valid email address: An email address must have an @-sign."
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
     assert response.json() == problem(
-        400, "validation_error", detail, [{"pointer": "/identity/value", "detail": detail}]
+        422, "validation_error", detail, [{"pointer": "/identity/value", "detail": detail}]
     )
     assert Profile.objects.count() == 0
 
@@ -201,7 +201,8 @@ def test_put_reports_each_bad_field(writer: APIClient) -> None:
         },
         format="json",
     )
-    assert response.status_code == 400
+    # Well-formed, but the values are not acceptable: 422 rather than 400.
+    assert response.status_code == 422
     assert response.json()["errors"] == [
         {
             "pointer": "/identities/0/value",
@@ -284,11 +285,11 @@ def test_get_unknown_profile_is_404(writer: APIClient) -> None:
     )
 
 
-def test_get_with_invalid_value_is_400_and_unknown_namespace_404(writer: APIClient) -> None:
+def test_get_with_invalid_value_is_422_and_unknown_namespace_404(writer: APIClient) -> None:
     invalid = writer.get("/api/v1/profiles/phone/abc")
     unknown = writer.get("/api/v1/profiles/fax/abc")
 
-    assert invalid.status_code == 400
+    assert invalid.status_code == 422
     assert invalid.json()["errors"] == [
         {"pointer": "/identity/value", "detail": "“abc” is not a phone number."}
     ]
