@@ -76,6 +76,17 @@ class IdentityInputSerializer(ClosedSerializer):
         ref_name = "ProfileIdentityInput"
 
 
+class ConsentInputSerializer(ClosedSerializer):
+    """Marketing consent per channel; channels left out keep their consent."""
+
+    email = serializers.ChoiceField(choices=Consent.Status.choices, required=False)
+    sms = serializers.ChoiceField(choices=Consent.Status.choices, required=False)
+    push = serializers.ChoiceField(choices=Consent.Status.choices, required=False)
+
+    class Meta:
+        ref_name = "ProfileConsentInput"
+
+
 class ProfileUpsertInputSerializer(ClosedSerializer):
     """What to change; every field is optional."""
 
@@ -90,10 +101,8 @@ class ProfileUpsertInputSerializer(ClosedSerializer):
     identities = serializers.ListField(
         child=IdentityInputSerializer(), required=False, max_length=50
     )
-    consent = serializers.DictField(
-        child=serializers.ChoiceField(choices=Consent.Status.choices),
-        required=False,
-        help_text=_lazy("Marketing consent per channel (email, sms, push)."),
+    consent = ConsentInputSerializer(
+        required=False, help_text=_lazy("Marketing consent per channel (email, sms, push).")
     )
     consentSource = StrictCharField(
         required=False,

@@ -12,6 +12,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from audiences.models import Profile
 from campaigns.models import Campaign
 from campaigns.models.access import SCOPES
 from tests.api.conftest import ClientFactory, problem
@@ -169,3 +170,123 @@ def test_valid_filters_once_each_still_filter(reader: APIClient) -> None:
     assert response.status_code == 200
     assert response.json()["count"] == 1
     assert [c["name"] for c in response.json()["results"]] == ["Spring sale"]
+
+
+# --- constraints the server enforces are declared, and enforced with 400 ------------------
+
+
+def test_campaign_limits_are_declared_in_the_schema(components: dict[str, Any]) -> None:
+    campaign = components["CampaignInputRequest"]["properties"]
+    throttle = components["ThrottleRequest"]["properties"]["ratePerSecond"]
+    parts = components["ContentPartsRequest"]
+
+    assert (throttle["minimum"], throttle["maximum"]) == (1, 2000)
+    assert campaign["tags"]["items"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+    assert campaign["tags"]["items"]["maxLength"] == 64
+    assert campaign["accessLabels"]["items"]["maxLength"] == 64
+    assert campaign["defaultLocale"]["maxLength"] == 20
+    assert campaign["localeAttribute"]["maxLength"] == 200
+    assert campaign["content"]["maxProperties"] == 50
+    assert campaign["content"]["additionalProperties"] == {
+        "$ref": "#/components/schemas/ContentPartsRequest"
+    }
+    assert parts["additionalProperties"] is False
+    assert {name: spec.get("maxLength") for name, spec in parts["properties"].items()} == {
+        "subject": 998,
+        "preheader": 500,
+        "html": None,
+        "text": None,
+        "body": None,
+        "title": 500,
+        "deepLink": 2000,
+        "imageUrl": 2000,
+    }
+
+
+@pytest.mark.parametrize(
+    ("document", "pointer", "detail"),
+    [
+        (
+            {"throttle": {"ratePerSecond": 2001}},
+            "/throttle/ratePerSecond",
+            "Ensure this value is less than or equal to 2000.",
+        ),
+        (
+            {"throttle": {"ratePerSecond": 0}},
+            "/throttle/ratePerSecond",
+            "Ensure this value is greater than or equal to 1.",
+        ),
+        (
+            {"tags": ["vip\n"]},
+            "/tags/0",
+            "Use letters, digits and _ . : - (at most 64 characters).",
+        ),
+        (
+            {"content": {"en": {"subject": "x" * 999}}},
+            "/content/en/subject",
+            "Ensure this field has no more than 998 characters.",
+        ),
+        ({"content": {"en": {"footer": "x"}}}, "/content/en/footer", "Unknown field."),
+        (
+            {"content": {f"l{i:03d}": {} for i in range(51)}},
+            "/content",
+            "At most 50 locales per campaign; this has 51.",
+        ),
+        (
+            {"defaultLocale": "x" * 21},
+            "/defaultLocale",
+            "Ensure this field has no more than 20 characters.",
+        ),
+    ],
+    ids=[
+        "rate-high",
+        "rate-low",
+        "tag-newline",
+        "subject-long",
+        "part-unknown",
+        "locales",
+        "locale",
+    ],
+)
+def test_a_campaign_outside_the_declared_limits_is_400(
+    writer: APIClient, document: dict[str, Any], pointer: str, detail: str
+) -> None:
+    # These were the service's (now 422); the serializer checks what the schema declares.
+    response = writer.post(URL, {"name": "Limits", **document}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"pointer": pointer, "detail": detail}]
+    assert Campaign.objects.count() == 0
+
+
+def test_a_part_the_channel_does_not_have_is_declared_so_it_is_a_422(writer: APIClient) -> None:
+    # "body" is a content part (SMS, push) but not an email one: a value problem.
+    response = writer.post(
+        URL, {"name": "Email", "channel": "email", "content": {"en": {"body": "hi"}}}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "pointer": "/content/en/body",
+            "detail": "“body” is not part of email content (parts: subject, preheader, html, text).",
+        }
+    ]
+    assert Campaign.objects.count() == 0
+
+
+def test_consent_is_a_closed_object_of_the_three_channels(
+    components: dict[str, Any], client_with_key: ClientFactory
+) -> None:
+    client = client_with_key("profiles:write")
+
+    response = client.put(
+        "/api/v1/profiles/email/ana@example.com", {"consent": {"fax": "opted_in"}}, format="json"
+    )
+
+    consent = components["ProfileConsentInputRequest"]
+    assert consent["additionalProperties"] is False
+    assert set(consent["properties"]) == {"email", "sms", "push"}
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"pointer": "/consent/fax", "detail": "Unknown field."}]
+    assert Profile.objects.count() == 0
