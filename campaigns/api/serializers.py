@@ -59,6 +59,28 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+# Request strings hold no NUL (DRF's CharField refuses it: PostgreSQL cannot
+# store it in text). "+" rather than "*": drf-spectacular offers blank-allowed
+# fields as oneOf [this pattern, maxLength 0], and "" must match only one.
+NO_NUL_PATTERN = r"^[^\u0000]+$"
+
+
+class CharFieldSchema(OpenApiSerializerFieldExtension):
+    """Declares that request strings hold no NUL character (a field's own pattern wins)."""
+
+    target_class = serializers.CharField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            self.target, direction, bypass_extensions=True
+        )
+        has_own_pattern = any(isinstance(v, RegexValidator) for v in self.target.validators)
+        if direction == "request" and schema.get("type") == "string" and not has_own_pattern:
+            schema["pattern"] = NO_NUL_PATTERN
+        return schema
+
+
 class StrictBooleanField(serializers.BooleanField):
     """A JSON boolean; DRF's BooleanField would also take "yes", 1, "on"."""
 

@@ -175,6 +175,12 @@ def test_valid_filters_once_each_still_filter(reader: APIClient) -> None:
 # --- constraints the server enforces are declared, and enforced with 400 ------------------
 
 
+def _string(spec: dict[str, Any]) -> dict[str, Any]:
+    """The string schema of a field; blank-allowed ones are oneOf [it, maxLength 0]."""
+    found: dict[str, Any] = spec["oneOf"][0] if "oneOf" in spec else spec
+    return found
+
+
 def test_campaign_limits_are_declared_in_the_schema(components: dict[str, Any]) -> None:
     campaign = components["CampaignInputRequest"]["properties"]
     throttle = components["ThrottleRequest"]["properties"]["ratePerSecond"]
@@ -185,13 +191,13 @@ def test_campaign_limits_are_declared_in_the_schema(components: dict[str, Any]) 
     assert campaign["tags"]["items"]["maxLength"] == 64
     assert campaign["accessLabels"]["items"]["maxLength"] == 64
     assert campaign["defaultLocale"]["maxLength"] == 20
-    assert campaign["localeAttribute"]["maxLength"] == 200
+    assert _string(campaign["localeAttribute"])["maxLength"] == 200
     assert campaign["content"]["maxProperties"] == 50
     assert campaign["content"]["additionalProperties"] == {
         "$ref": "#/components/schemas/ContentPartsRequest"
     }
     assert parts["additionalProperties"] is False
-    assert {name: spec.get("maxLength") for name, spec in parts["properties"].items()} == {
+    assert {n: _string(spec).get("maxLength") for n, spec in parts["properties"].items()} == {
         "subject": 998,
         "preheader": 500,
         "html": None,
@@ -289,4 +295,42 @@ def test_consent_is_a_closed_object_of_the_three_channels(
     assert set(consent["properties"]) == {"email", "sms", "push"}
     assert response.status_code == 400
     assert response.json()["errors"] == [{"pointer": "/consent/fax", "detail": "Unknown field."}]
+    assert Profile.objects.count() == 0
+
+
+# --- NUL characters ----------------------------------------------------------------------
+
+
+def test_request_strings_declare_that_they_hold_no_nul(components: dict[str, Any]) -> None:
+    # DRF refuses NUL in every CharField (PostgreSQL cannot store it); say so.
+    no_nul = "^[^\\u0000]+$"
+    campaign = components["CampaignInputRequest"]["properties"]
+    identity = components["ProfileIdentityInputRequest"]["properties"]
+    output = components["Campaign"]["properties"]
+
+    assert campaign["name"]["pattern"] == no_nul
+    # A blank-allowed string: the pattern, or the empty string (exactly one matches).
+    assert campaign["description"]["oneOf"] == [
+        {"type": "string", "default": "", "pattern": no_nul},
+        {"type": "string", "maxLength": 0},
+    ]
+    assert campaign["accessLabels"]["items"]["pattern"] == no_nul
+    assert identity["value"]["pattern"] == no_nul
+    assert "pattern" not in output["name"]  # responses are not constrained
+
+
+def test_a_nul_in_a_batch_identity_is_400_at_its_pointer(client_with_key: ClientFactory) -> None:
+    client = client_with_key("profiles:write")
+    item = {
+        "namespace": "email",
+        "value": "ana@example.com",
+        "identities": [{"namespace": "crm_id", "value": "C\u00001"}],
+    }
+
+    response = client.post("/api/v1/profiles:batch", {"profiles": [item]}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"pointer": "/profiles/0/identities/0/value", "detail": "Null characters are not allowed."}
+    ]
     assert Profile.objects.count() == 0
