@@ -135,6 +135,42 @@ def test_create_rejects_bad_input(
     assert Audience.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("rules", "pointer"),
+    [
+        (
+            {
+                "combinator": "and",
+                "conditions": [{"field": "locale", "operator": "equals", "value": "f\u0000r"}],
+            },
+            "/rules/conditions/0/value",
+        ),
+        (
+            {
+                "combinator": "and",
+                "conditions": [{"field": "locale", "operator": "in", "value": ["en", "f\u0000r"]}],
+            },
+            "/rules/conditions/0/value/1",
+        ),
+        ({"combinator": "and", "conditions": [], "x\u0000": 1}, "/rules/x\u0000"),
+    ],
+    ids=["value", "in-list", "key"],
+)
+def test_create_refuses_nul_in_rules_with_422_not_a_database_error(
+    writer: APIClient, rules: dict[str, Any], pointer: str
+) -> None:
+    # PostgreSQL's jsonb (and text parameters) refuse NUL: it would be a 500 there.
+    response = writer.post(
+        "/api/v1/audiences", {"name": "N", "kind": "rules", "rules": rules}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"pointer": pointer, "detail": "Rules may not contain NUL characters."}
+    ]
+    assert Audience.objects.count() == 0
+
+
 def test_create_rejects_a_taken_name(writer: APIClient) -> None:
     Audience.objects.create(name="Taken", kind="static")
     response = writer.post("/api/v1/audiences", {"name": "Taken", "kind": "static"}, format="json")
