@@ -73,7 +73,7 @@ def audience_iter_batches(
 
 @dataclass
 class UnknownNamespace(InvalidInput):
-    """No identity namespace has this code (400 in a body; the API makes it 404 in a path)."""
+    """No identity namespace has this code (422 in a body; the API makes it 404 in a path)."""
 
     code: str = "unknown_namespace"
 

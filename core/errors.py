@@ -46,10 +46,16 @@ class ClarionError(Exception):
 
 @dataclass
 class InvalidInput(ClarionError):
-    """The request or form is not acceptable as given (400)."""
+    """The input is well-formed but its values are not acceptable (422).
+
+    Services raise it for what the API's OpenAPI document cannot say: a
+    reference to nothing, a name in use, a locale or template that does not
+    parse. A request that does not match the document is refused before any
+    service runs, with 400 (docs/api.md, "Errors").
+    """
 
     code: str = "validation_error"
-    status: int = 400
+    status: int = 422
 
 
 def errors_summary(errors: Sequence[FieldError]) -> str:
@@ -59,9 +65,17 @@ def errors_summary(errors: Sequence[FieldError]) -> str:
     return str(_("Some fields are not valid."))
 
 
-def invalid_input(errors: Sequence[FieldError], *, code: str = "validation_error") -> InvalidInput:
-    """An ``InvalidInput`` for these field errors, its message from ``errors_summary``."""
-    return InvalidInput(message=errors_summary(errors), code=code, errors=list(errors))
+def invalid_input(
+    errors: Sequence[FieldError], *, code: str = "validation_error", status: int = 422
+) -> InvalidInput:
+    """An ``InvalidInput`` for these field errors, its message from ``errors_summary``.
+
+    ``status=400`` for a request that does not match the API's document (the
+    serializers' shape checks); the default 422 is for values a service refuses.
+    """
+    return InvalidInput(
+        message=errors_summary(errors), code=code, errors=list(errors), status=status
+    )
 
 
 @dataclass

@@ -134,7 +134,7 @@ class AudienceCollectionApi(APIView):
         operation_id="audiences_create",
         summary="Create an audience",
         request=InputSerializer,
-        responses={201: AudienceOutputSerializer, **problems(400, 413, 415)},
+        responses={201: AudienceOutputSerializer, **problems(400, 413, 415, 422)},
     )
     def post(self, request: Request) -> Response:
         """A static audience (add members afterwards) or a rule-based one (rules validated)."""

@@ -38,6 +38,17 @@ class IdentityInputSerializer(ClosedSerializer):
         ref_name = "ProfileIdentityInput"
 
 
+class ConsentInputSerializer(ClosedSerializer):
+    """Marketing consent per channel; channels left out keep their consent."""
+
+    email = serializers.ChoiceField(choices=Consent.Status.choices, required=False)
+    sms = serializers.ChoiceField(choices=Consent.Status.choices, required=False)
+    push = serializers.ChoiceField(choices=Consent.Status.choices, required=False)
+
+    class Meta:
+        ref_name = "ProfileConsentInput"
+
+
 class ProfileUpsertInputSerializer(ClosedSerializer):
     """What to change; every field is optional."""
 
@@ -52,10 +63,8 @@ class ProfileUpsertInputSerializer(ClosedSerializer):
     identities = serializers.ListField(
         child=IdentityInputSerializer(), required=False, max_length=50
     )
-    consent = serializers.DictField(
-        child=serializers.ChoiceField(choices=Consent.Status.choices),
-        required=False,
-        help_text=_lazy("Marketing consent per channel (email, sms, push)."),
+    consent = ConsentInputSerializer(
+        required=False, help_text=_lazy("Marketing consent per channel (email, sms, push).")
     )
     consentSource = StrictCharField(
         required=False,
@@ -78,7 +87,13 @@ class ProfileBatchItemSerializer(ProfileUpsertInputSerializer):
 
 
 class ProfileBatchInputSerializer(ClosedSerializer):
-    """Up to 1000 upserts, applied in order, each on its own."""
+    """Up to 1000 upserts, applied in order, each on its own.
+
+    The whole body is checked against this shape first: an item that does not
+    match it (not an object, a wrong type, a missing or unknown field) is a 400
+    for the batch, as the document says. Items that match it are accepted or
+    rejected one by one, on their values.
+    """
 
     profiles = serializers.ListField(
         child=ProfileBatchItemSerializer(), max_length=MAX_BATCH_PROFILES
@@ -86,14 +101,6 @@ class ProfileBatchInputSerializer(ClosedSerializer):
 
     class Meta:
         ref_name = "ProfileBatchInput"
-
-
-class ProfileBatchEnvelopeSerializer(ClosedSerializer):
-    # Parses the envelope only: items are checked one by one so a bad item
-    # rejects that item, not the batch.
-    profiles = serializers.ListField(
-        child=serializers.JSONField(), max_length=MAX_BATCH_PROFILES, allow_empty=True
-    )
 
 
 # --- Output --------------------------------------------------------------------------

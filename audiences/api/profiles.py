@@ -23,9 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audiences.api.profile_serializers import (
-    ProfileBatchEnvelopeSerializer,
     ProfileBatchInputSerializer,
-    ProfileBatchItemSerializer,
     ProfileBatchOutputSerializer,
     ProfileOutputSerializer,
     ProfileUpsertInputSerializer,
@@ -42,7 +40,7 @@ from audiences.selectors import (
 )
 from audiences.services.bulk import UpsertOutcome, profile_upsert_many
 from audiences.services.profiles import profile_delete, profile_upsert
-from core.api.batch import item_rejected, item_rejected_by
+from core.api.batch import item_rejected_by
 from core.api.permissions import Access, HasAccess
 from core.api.schema import problems
 from core.errors import ClarionError, invalid_input, pointer
@@ -74,8 +72,8 @@ def _profile_or_404(namespace: str, value: str) -> Profile:
 
 # Where a profile operation can say more than ``problems()``'s general meaning.
 INVALID_IDENTITY = _lazy(
-    "Malformed JSON or invalid fields, including an invalid identity value "
-    "(problem+json with a pointer per field)."
+    "The request matches this document but its values are not acceptable: an invalid "
+    "identity value (pointer /identity/value), locale or time zone (a pointer per field)."
 )
 NO_PROFILE = _lazy(
     "No profile has this identity (code not_found), or the namespace is unknown "
@@ -118,7 +116,7 @@ class ProfileDetailApi(APIView):
         parameters=_PATH,
         responses={
             200: ProfileOutputSerializer,
-            **problems(400, 404, descriptions={400: INVALID_IDENTITY, 404: NO_PROFILE}),
+            **problems(404, 422, descriptions={404: NO_PROFILE, 422: INVALID_IDENTITY}),
         },
     )
     def get(self, request: Request, namespace: str, value: str) -> Response:
@@ -140,8 +138,9 @@ class ProfileDetailApi(APIView):
                 409,
                 413,
                 415,
+                422,
                 descriptions={
-                    400: INVALID_IDENTITY,
+                    422: INVALID_IDENTITY,
                     404: UNKNOWN_NAMESPACE,
                     409: IDENTITY_CONFLICT,
                 },
@@ -155,7 +154,7 @@ class ProfileDetailApi(APIView):
         serializer = ProfileUpsertInputSerializer(data=body)
         errors = shape_errors(serializer, body)
         if errors:
-            raise invalid_input(errors)
+            raise invalid_input(errors, status=400)  # the body does not match the document
         data = profile_input_parse(namespace=ns.code, value=value, data=serializer.validated_data)
         profile, created = profile_upsert(data=data)
         return Response(
@@ -169,7 +168,7 @@ class ProfileDetailApi(APIView):
         parameters=_PATH,
         responses={
             204: None,
-            **problems(400, 404, descriptions={400: INVALID_IDENTITY, 404: NO_PROFILE}),
+            **problems(404, 422, descriptions={404: NO_PROFILE, 422: INVALID_IDENTITY}),
         },
     )
     def delete(self, request: Request, namespace: str, value: str) -> Response:
@@ -194,10 +193,10 @@ class ProfileBatchApi(APIView):
     def post(self, request: Request) -> Response:
         """Per-item results in input order; 200 even when some items are rejected."""
         body = request.data
-        envelope = ProfileBatchEnvelopeSerializer(data=body)
+        envelope = ProfileBatchInputSerializer(data=body)
         errors = shape_errors(envelope, body)
         if errors:
-            raise invalid_input(errors)
+            raise invalid_input(errors, status=400)  # the body does not match the document
         namespaces = {ns.code: ns for ns in IdentityNamespace.objects.all()}
         results: list[dict[str, Any] | None] = []
         parsed: list[tuple[int, ProfileInput]] = []
@@ -215,14 +214,10 @@ class ProfileBatchApi(APIView):
         return Response({"results": results})
 
     def _parse(
-        self, index: int, item: Any, namespaces: Mapping[str, IdentityNamespace]
+        self, index: int, item: Mapping[str, Any], namespaces: Mapping[str, IdentityNamespace]
     ) -> ProfileInput | dict[str, Any]:
         prefix = pointer("profiles", index)
-        serializer = ProfileBatchItemSerializer(data=item)
-        errors = shape_errors(serializer, item, "profiles", index)
-        if errors:
-            return item_rejected(index, "validation_error", errors)
-        fields = dict(serializer.validated_data)
+        fields = dict(item)
         try:
             return profile_input_parse(
                 namespace=fields.pop("namespace"),

@@ -46,6 +46,27 @@ class MembersChange:
         self.errors.extend(other.errors)
 
 
+def _nul_pointer(value: Any, at: tuple[object, ...]) -> str | None:
+    """The pointer to the first string (key or value) holding a NUL character, or None.
+
+    PostgreSQL refuses NUL in jsonb and in text parameters, so such rules could
+    be neither stored nor queried. Iterative: the JSON parser allows deep nesting.
+    """
+    stack: list[tuple[Any, tuple[object, ...]]] = [(value, at)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return pointer(*path)
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in str(key):
+                    return pointer(*path, key)
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(item))
+    return None
+
+
 def _clean(*, name: str, kind: str, rules: Any, audience: Audience | None) -> dict[str, Any]:
     errors: list[FieldError] = []
     name = name.strip()
@@ -67,6 +88,8 @@ def _clean(*, name: str, kind: str, rules: Any, audience: Audience | None) -> di
     elif kind == Audience.Kind.STATIC:
         if rules:
             errors.append(FieldError("/rules", _("A static audience has no rules.")))
+    elif (nul_at := _nul_pointer(rules, ("rules",))) is not None:
+        errors.append(FieldError(nul_at, _("Rules may not contain NUL characters.")))
     else:
         try:
             cleaned_rules = rules_clean(rules)

@@ -122,7 +122,7 @@ class CampaignDuplicateApi(APIView):
         summary="Duplicate a campaign as a new draft",
         parameters=[CAMPAIGN_ID],
         request=InputSerializer,
-        responses={201: CampaignOutputSerializer, **problems(400, 404)},
+        responses={201: CampaignOutputSerializer, **problems(400, 404, 422)},
     )
     def post(self, request: Request, campaign_id: str) -> Response:
         actor = request_actor(request)
@@ -272,7 +272,7 @@ class CampaignPreviewApi(APIView):
         summary="Preview a campaign's content",
         parameters=[CAMPAIGN_ID],
         request=InputSerializer,
-        responses={200: OutputSerializer, **problems(400, 404, 413, 415)},
+        responses={200: OutputSerializer, **problems(400, 404, 413, 415, 422)},
     )
     def post(self, request: Request, campaign_id: str) -> Response:
         campaign = campaign_for_actor(campaign_id=campaign_id, actor=request_actor(request))

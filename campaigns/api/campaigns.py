@@ -95,7 +95,7 @@ class CampaignCollectionApi(APIView):
         operation_id="campaigns_create",
         summary="Create a draft campaign",
         request=CampaignInputSerializer,
-        responses={201: CampaignOutputSerializer, **problems(400, 413, 415)},
+        responses={201: CampaignOutputSerializer, **problems(400, 413, 415, 422)},
     )
     def post(self, request: Request) -> Response:
         """Create a draft from a campaign document; omitted fields take their defaults."""
@@ -144,7 +144,7 @@ class CampaignDetailApi(APIView):
         summary="Replace a campaign's document (every field required)",
         parameters=[CAMPAIGN_ID],
         request=CampaignReplaceInputSerializer,
-        responses={200: CampaignOutputSerializer, **problems(400, 404, 409, 413, 415)},
+        responses={200: CampaignOutputSerializer, **problems(400, 404, 409, 413, 415, 422)},
     )
     def put(self, request: Request, campaign_id: str) -> Response:
         """Replace the document of a draft (or of an open draft version).
@@ -159,7 +159,7 @@ class CampaignDetailApi(APIView):
         summary="Change some fields of a campaign",
         parameters=[CAMPAIGN_ID],
         request=CampaignInputSerializer,
-        responses={200: CampaignOutputSerializer, **problems(400, 404, 409, 413, 415)},
+        responses={200: CampaignOutputSerializer, **problems(400, 404, 409, 413, 415, 422)},
     )
     def patch(self, request: Request, campaign_id: str) -> Response:
         """Change the fields present in the body; nested objects may be partial."""

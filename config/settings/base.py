@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",  # tags operations by resource, not by "v1"
+    # One name for the consent statuses, used by several fields (email, sms, push, status).
+    "ENUM_NAME_OVERRIDES": {"ConsentStatusEnum": "audiences.models.Consent.Status"},
 }
 
 # --- Clarion --------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 ``?limit=`` (1 to ``MAX_LIMIT``, default ``DEFAULT_LIMIT``) and ``?offset=``;
 the page carries ``count``, ``limit``, ``offset``, ``next`` and ``previous``
-(absolute URLs or null) and ``results``.
+(absolute URLs or null) and ``results``. Query parameters are parsed by
+``QuerySerializer``, as the OpenAPI document declares them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -22,7 +25,39 @@ MAX_OFFSET = 1_000_000_000  # keeps OFFSET inside every database's integer range
 M = TypeVar("M", bound=Model)
 
 
-class PageQuerySerializer(serializers.Serializer):
+class QuerySerializer(serializers.Serializer):
+    """Query parameters, read exactly as the OpenAPI document declares them.
+
+    Each parameter is single-valued: given twice it is an error (DRF would
+    silently take the last). An empty value is a value: ``?status=`` is not a
+    status and ``?search=`` is below the minimum length (DRF would read both as
+    omitted). Errors are reported under ``query``, so their pointers read
+    ``/query/<name>`` (docs/api.md, "Errors"). Undeclared parameters are ignored.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        values: dict[str, Any] = {}
+        repeated: dict[str, list[Any]] = {}
+        if isinstance(data, QueryDict):
+            for name, _field in self.fields.items():
+                given = data.getlist(name)
+                if len(given) > 1:
+                    repeated[name] = [_("Give this parameter once.")]
+                elif given:
+                    values[name] = given[0]
+        else:
+            values = dict(data)
+        try:
+            validated = super().to_internal_value(values)
+        except serializers.ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {}
+            raise serializers.ValidationError({"query": {**detail, **repeated}}) from None
+        if repeated:
+            raise serializers.ValidationError({"query": repeated})
+        return validated
+
+
+class PageQuerySerializer(QuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 

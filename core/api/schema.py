@@ -35,14 +35,20 @@ class ProblemSerializer(serializers.Serializer):
 # What each problem status means for most operations; an operation that can say more
 # passes its own wording to ``problems(..., descriptions=...)``.
 PROBLEM_MEANINGS: dict[int, Promise] = {
-    400: _("Malformed JSON or invalid fields (problem+json with a pointer per field)."),
+    400: _(
+        "The request does not match this document: malformed JSON, a wrong type, an unknown "
+        "field, a value outside the declared limits (a pointer per field)."
+    ),
     401: _("Missing or invalid API key."),
     403: _("The API key lacks the scope, or the user the permission."),
     404: _("No such resource, or hidden by access labels."),
-    409: _("The campaign's status does not allow this."),
+    409: _("The resource's state does not allow this."),
     413: _("The body is larger than 1 MB."),
     415: _("The body is not application/json."),
-    422: _("Review checks failed (a pointer per failing field)."),
+    422: _(
+        "The request matches this document but its values are not acceptable: a reference "
+        "to nothing, a name in use, a value that does not parse (a pointer per field)."
+    ),
 }
 
 

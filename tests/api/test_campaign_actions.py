@@ -347,7 +347,7 @@ def test_preview_renders_the_parts_for_the_locale_with_fallback(reader: APIClien
     }
 
 
-def test_preview_with_a_template_error_is_400_naming_the_part(reader: APIClient) -> None:
+def test_preview_with_a_template_error_is_422_naming_the_part(reader: APIClient) -> None:
     campaign = CampaignFactory.create(content={"en": {"subject": "ok", "text": "x"}})
     CampaignContent.objects.filter(campaign=campaign).update(
         text="{{ context.price | divided_by: 0 }}"
@@ -357,7 +357,7 @@ def test_preview_with_a_template_error_is_400_naming_the_part(reader: APIClient)
         f"{URL}/{campaign.pk}/previews", {"context": {"price": 10}}, format="json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = response.json()
     assert body["code"] == "template_error"
     assert [error["pointer"] for error in body["errors"]] == ["/content/en/text"]

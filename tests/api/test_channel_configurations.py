@@ -84,7 +84,7 @@ def test_list_with_an_unknown_channel_is_400(reader: APIClient) -> None:
 
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        {"pointer": "/channel", "detail": '"fax" is not a valid choice.'}
+        {"pointer": "/query/channel", "detail": '"fax" is not a valid choice.'}
     ]
 
 

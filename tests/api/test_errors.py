@@ -257,5 +257,5 @@ def test_nul_characters_are_400_not_a_database_error(writer: APIClient) -> None:
         {"pointer": "/name", "detail": "Null characters are not allowed."}
     ]
     assert search.status_code == 400
-    assert search.json()["errors"][0]["pointer"] == "/search"
+    assert search.json()["errors"][0]["pointer"] == "/query/search"
     assert Campaign.objects.count() == 0

@@ -33,7 +33,7 @@ def test_the_api_refuses_to_save_a_push_link_that_is_not_allowed(
         URL, _push_document(configuration, deepLink=link, imageUrl=link), format="json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     detail = "Use an https:// link or a link of an app scheme this channel allows: myapp:."
     assert response.json()["errors"] == [
         {"pointer": "/content/en/deepLink", "detail": detail},

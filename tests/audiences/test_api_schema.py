@@ -13,10 +13,13 @@ pytestmark = pytest.mark.django_db
 
 DETAIL = "/api/v1/profiles/{namespace}/{value}"
 BATCH = "/api/v1/profiles:batch"
-GENERAL_400 = "Malformed JSON or invalid fields (problem+json with a pointer per field)."
-IDENTITY_400 = (
-    "Malformed JSON or invalid fields, including an invalid identity value "
-    "(problem+json with a pointer per field)."
+GENERAL_400 = (
+    "The request does not match this document: malformed JSON, a wrong type, an unknown "
+    "field, a value outside the declared limits (a pointer per field)."
+)
+IDENTITY_422 = (
+    "The request matches this document but its values are not acceptable: an invalid "
+    "identity value (pointer /identity/value), locale or time zone (a pointer per field)."
 )
 NO_PROFILE_404 = (
     "No profile has this identity (code not_found), or the namespace is unknown "
@@ -45,7 +48,7 @@ def problem_meanings(schema: dict[str, Any], path: str, method: str) -> dict[str
 
 
 def test_get_and_delete_name_the_identity_problems(schema: dict[str, Any]) -> None:
-    expected = {"401": KEY_401, "403": SCOPE_403, "400": IDENTITY_400, "404": NO_PROFILE_404}
+    expected = {"401": KEY_401, "403": SCOPE_403, "404": NO_PROFILE_404, "422": IDENTITY_422}
 
     assert problem_meanings(schema, DETAIL, "get") == expected
     assert problem_meanings(schema, DETAIL, "delete") == expected
@@ -55,11 +58,12 @@ def test_put_names_the_unknown_namespace_and_the_identity_conflict(schema: dict[
     assert problem_meanings(schema, DETAIL, "put") == {
         "401": KEY_401,
         "403": SCOPE_403,
-        "400": IDENTITY_400,
+        "400": GENERAL_400,
         "404": "The namespace is unknown (code unknown_namespace).",
         "409": "The identities given belong to different profiles (code identity_conflict).",
         "413": "The body is larger than 1 MB.",
         "415": "The body is not application/json.",
+        "422": IDENTITY_422,
     }
 
 

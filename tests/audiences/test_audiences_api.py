@@ -71,10 +71,10 @@ def test_create_with_bad_rules_names_each_problem(writer: APIClient) -> None:
     response = writer.post(
         "/api/v1/audiences", {"name": "Bad", "kind": "rules", "rules": rules}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response["Content-Type"] == "application/problem+json"
     assert response.json() == problem(
-        400,
+        422,
         "validation_error",
         "Some fields are not valid.",
         [
@@ -93,32 +93,37 @@ def test_create_with_bad_rules_names_each_problem(writer: APIClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "errors"),
+    ("body", "status", "errors"),
     [
         (
             {"name": "S", "kind": "static", "rules": RULES},
+            422,
             [("/rules", "A static audience has no rules.")],
         ),
         (
             {"name": "R", "kind": "rules"},
+            422,
             [("/rules", "A group must be an object with “combinator” and “conditions”.")],
         ),
         (
             {"name": "R", "kind": "rules", "rules": "x"},
+            422,
             [("/rules", "A group must be an object with “combinator” and “conditions”.")],
         ),
-        ({"kind": "rules", "rules": RULES}, [("/name", "This field is required.")]),
+        ({"kind": "rules", "rules": RULES}, 400, [("/name", "This field is required.")]),
         (
             {"name": 3, "kind": "odd"},
+            400,
             [("/name", "Not a valid string."), ("/kind", '"odd" is not a valid choice.')],
         ),
     ],
 )
 def test_create_rejects_bad_input(
-    writer: APIClient, body: dict[str, Any], errors: list[tuple[str, str]]
+    writer: APIClient, body: dict[str, Any], status: int, errors: list[tuple[str, str]]
 ) -> None:
+    # 400: the body does not match the schema; 422: it does, but the service refuses it.
     response = writer.post("/api/v1/audiences", body, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert [(e["pointer"], e["detail"]) for e in response.json()["errors"]] == errors
     assert Audience.objects.count() == 0
 
@@ -156,7 +161,7 @@ def test_create_refuses_a_condition_with_an_empty_value(writer: APIClient) -> No
         "/api/v1/audiences", {"name": "R", "kind": "rules", "rules": rules}, format="json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"] == [
         {
             "pointer": "/rules/conditions/1/value",
@@ -167,10 +172,46 @@ def test_create_refuses_a_condition_with_an_empty_value(writer: APIClient) -> No
     assert Audience.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("rules", "pointer"),
+    [
+        (
+            {
+                "combinator": "and",
+                "conditions": [{"field": "locale", "operator": "equals", "value": "f\u0000r"}],
+            },
+            "/rules/conditions/0/value",
+        ),
+        (
+            {
+                "combinator": "and",
+                "conditions": [{"field": "locale", "operator": "in", "value": ["en", "f\u0000r"]}],
+            },
+            "/rules/conditions/0/value/1",
+        ),
+        ({"combinator": "and", "conditions": [], "x\u0000": 1}, "/rules/x\u0000"),
+    ],
+    ids=["value", "in-list", "key"],
+)
+def test_create_refuses_nul_in_rules_with_422_not_a_database_error(
+    writer: APIClient, rules: dict[str, Any], pointer: str
+) -> None:
+    # PostgreSQL's jsonb (and text parameters) refuse NUL: it would be a 500 there.
+    response = writer.post(
+        "/api/v1/audiences", {"name": "N", "kind": "rules", "rules": rules}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"pointer": pointer, "detail": "Rules may not contain NUL characters."}
+    ]
+    assert Audience.objects.count() == 0
+
+
 def test_create_rejects_a_taken_name(writer: APIClient) -> None:
     Audience.objects.create(name="Taken", kind="static")
     response = writer.post("/api/v1/audiences", {"name": "Taken", "kind": "static"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"] == [
         {"pointer": "/name", "detail": "An audience named “Taken” exists."}
     ]

@@ -63,7 +63,7 @@ def test_resolve_an_invalid_value_points_at_it() -> None:
     with pytest.raises(InvalidInput) as error:
         profile_resolve(namespace="phone", value="not a number", at="/recipients/2")
 
-    assert (error.value.code, error.value.status) == ("validation_error", 400)
+    assert (error.value.code, error.value.status) == ("validation_error", 422)
     assert error.value.message == "“not a number” is not a phone number."
     assert error.value.errors == [
         FieldError("/recipients/2/value", "“not a number” is not a phone number.")
@@ -75,7 +75,7 @@ def test_resolve_an_unknown_namespace_points_at_it() -> None:
     with pytest.raises(UnknownNamespace) as error:
         profile_resolve(namespace="fax", value="1")
 
-    assert (error.value.code, error.value.status) == ("unknown_namespace", 400)
+    assert (error.value.code, error.value.status) == ("unknown_namespace", 422)
     assert error.value.errors == [FieldError("/namespace", "Unknown identity namespace “fax”.")]
 
 

@@ -25,8 +25,9 @@ def test_invalid_input_carries_the_summary_the_code_and_every_error() -> None:
     assert isinstance(error, InvalidInput)
     assert error.message == "Some fields are not valid."
     assert error.code == "unknown_namespace"
-    assert error.status == 400
+    assert error.status == 422  # values a service refuses
     assert error.errors == [FieldError("/a", "A is wrong."), FieldError("/b", "B is wrong.")]
+    assert invalid_input(errors, status=400).status == 400  # a request off the document
 
 
 def test_invalid_input_defaults_to_validation_error_with_the_single_detail() -> None:

@@ -29,8 +29,9 @@ def test_an_operation_can_say_more_about_one_status() -> None:
     assert _meanings(responses) == {
         (401, PROBLEM_CONTENT_TYPE): "Missing or invalid API key.",
         (403, PROBLEM_CONTENT_TYPE): "The API key lacks the scope, or the user the permission.",
-        (400, PROBLEM_CONTENT_TYPE): "Malformed JSON or invalid fields "
-        "(problem+json with a pointer per field).",
+        (400, PROBLEM_CONTENT_TYPE): "The request does not match this document: malformed "
+        "JSON, a wrong type, an unknown field, a value outside the declared limits (a pointer "
+        "per field).",
         (404, PROBLEM_CONTENT_TYPE): "No profile has this identity.",
     }
 
