@@ -181,7 +181,7 @@ class CampaignDocumentInputSerializer(ClosedSerializer):
     defaultLocale = StrictCharField(
         default="en",
         max_length=Campaign._meta.get_field("default_locale").max_length,
-        help_text=_("A locale such as en, fr-CA or zh-Hant-TW; one that is not is a 422."),
+        help_text=_("A locale such as en, fr-CA or zh-Hant-TW (a 422 otherwise)."),
     )
     localeAttribute = StrictCharField(
         allow_blank=True,
