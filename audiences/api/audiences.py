@@ -25,7 +25,7 @@ from audiences.services.audiences import (
 from core.api.fields import ClosedSerializer, StrictCharField
 from core.api.lookups import object_or_404
 from core.api.pagination import PageQuerySerializer, page_serializer, paginate
-from core.api.permissions import Access, HasAccess
+from core.api.permissions import Access
 from core.api.schema import problems
 
 READ_AUDIENCES = Access("profiles:read", "audiences.view_audience")
@@ -83,7 +83,6 @@ def audience_or_404(audience_id: str) -> Audience:
 class AudienceCollectionApi(APIView):
     """``GET /audiences`` lists audiences by name; ``POST /audiences`` creates one."""
 
-    permission_classes = [HasAccess]
     access = {"GET": READ_AUDIENCES, "POST": ADD_AUDIENCES}
 
     class FilterSerializer(PageQuerySerializer):
@@ -151,7 +150,6 @@ class AudienceCollectionApi(APIView):
 
 
 class AudienceDetailApi(APIView):
-    permission_classes = [HasAccess]
     access = {"GET": READ_AUDIENCES}
 
     @extend_schema(
@@ -165,7 +163,6 @@ class AudienceDetailApi(APIView):
 
 
 class AudienceEstimateApi(APIView):
-    permission_classes = [HasAccess]
     access = {"GET": READ_AUDIENCES}
 
     class OutputSerializer(serializers.Serializer):
@@ -203,7 +200,6 @@ class IdentityInputSerializer(ClosedSerializer):
 
 
 class AudienceMembersApi(APIView):
-    permission_classes = [HasAccess]
     access = {"POST": CHANGE_AUDIENCES}
 
     class InputSerializer(ClosedSerializer):

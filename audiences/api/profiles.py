@@ -41,7 +41,7 @@ from audiences.selectors import (
 from audiences.services.bulk import UpsertOutcome, profile_upsert_many
 from audiences.services.profiles import profile_delete, profile_upsert
 from core.api.batch import item_rejected_by
-from core.api.permissions import Access, HasAccess
+from core.api.permissions import Access
 from core.api.schema import problems
 from core.errors import ClarionError, invalid_input, pointer
 
@@ -107,7 +107,6 @@ _PATH = [
 class ProfileDetailApi(APIView):
     """One profile by identity: ``GET``, ``PUT`` (upsert), ``DELETE`` (erasure)."""
 
-    permission_classes = [HasAccess]
     access = {"GET": READ_PROFILES, "PUT": CHANGE_PROFILES, "DELETE": DELETE_PROFILES}
 
     @extend_schema(
@@ -181,7 +180,6 @@ class ProfileDetailApi(APIView):
 class ProfileBatchApi(APIView):
     """``POST /profiles:batch``: up to 1000 upserts, each accepted or rejected on its own."""
 
-    permission_classes = [HasAccess]
     access = {"POST": CHANGE_PROFILES}
 
     @extend_schema(

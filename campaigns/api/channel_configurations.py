@@ -16,7 +16,6 @@ from campaigns.api.common import CHANNEL_CONFIGURATION_ID, channel_configuration
 from campaigns.models import ChannelConfiguration
 from campaigns.selectors import channel_configuration_list
 from core.api.pagination import PageQuerySerializer, page_serializer, paginate
-from core.api.permissions import HasAccess
 from core.api.schema import problems
 from core.channels import Channel
 
@@ -49,7 +48,6 @@ def _output(configuration: ChannelConfiguration) -> dict[str, Any]:
 class ChannelConfigurationListApi(APIView):
     """Active channel configurations, optionally of one channel."""
 
-    permission_classes = [HasAccess]
     access = {"GET": READ_CHANNEL_CONFIGURATIONS}
 
     class FilterSerializer(PageQuerySerializer):
@@ -83,7 +81,6 @@ class ChannelConfigurationListApi(APIView):
 
 
 class ChannelConfigurationDetailApi(APIView):
-    permission_classes = [HasAccess]
     access = {"GET": READ_CHANNEL_CONFIGURATIONS}
 
     @extend_schema(
