@@ -135,6 +135,11 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     inlines = [ApiKeyEventInline]
     actions = ["revoke_selected"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        # Keys are revoked, not deleted: their history (and the audit log's references
+        # to them) must outlive them.
+        return False
+
     @admin.display(description=_("scopes"))
     def scope_list(self, obj: ApiKey) -> str:
         return ", ".join(obj.scopes or [])
@@ -155,6 +160,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
                         scopes=cleaned.get("scopes") or [],
                         access_labels=[lb.name for lb in cleaned.get("access_labels") or []],
                         actor=actor,
+                        is_active=bool(cleaned.get("is_active")),
                     )
                     for error in errors:
                         self.add_error(_form_field(error), error.detail)

@@ -91,17 +91,28 @@ def _labels_resolve(
 
 
 def api_key_grant_errors(
-    *, key: ApiKey | None, scopes: Sequence[str], access_labels: Sequence[str], actor: Actor
+    *,
+    key: ApiKey | None,
+    scopes: Sequence[str],
+    access_labels: Sequence[str],
+    actor: Actor,
+    is_active: bool = True,
 ) -> list[FieldError]:
     """What is wrong with giving ``key`` (None: a new key) these scopes and labels.
 
     Unknown names, and scopes or labels ``actor`` does not hold that the key does
-    not already have.
+    not already have in force. A revoked key has nothing in force: switching it
+    back on grants everything it carries again.
     """
-    old_scopes = set(key.scopes or []) if key is not None else set()
-    old_labels = set(key.access_labels.values_list("name", flat=True)) if key is not None else set()
-    errors = _scope_errors(scopes, actor, granted=set(scopes) - old_scopes)
-    errors += _labels_resolve(access_labels, actor, granted=set(access_labels) - old_labels)[1]
+    if not is_active:  # a revoked key grants nothing, whatever it carries
+        return _scope_errors(scopes, actor, set()) + _labels_resolve(access_labels, actor, set())[1]
+    in_force_scopes: set[str] = set()
+    in_force_labels: set[str] = set()
+    if key is not None and key.is_active:
+        in_force_scopes = set(key.scopes or [])
+        in_force_labels = set(key.access_labels.values_list("name", flat=True))
+    errors = _scope_errors(scopes, actor, granted=set(scopes) - in_force_scopes)
+    errors += _labels_resolve(access_labels, actor, granted=set(access_labels) - in_force_labels)[1]
     return errors
 
 
@@ -161,19 +172,19 @@ def api_key_update(
 ) -> ApiKey:
     """Change a key's name, scopes, labels or active switch; only what changed is recorded.
 
-    Scopes and labels the key already has may stay even when ``actor`` does not
-    hold them; only newly granted ones are checked.
+    Scopes and labels the key already has in force may stay even when ``actor``
+    does not hold them; only newly granted ones are checked, and switching a
+    revoked key back on grants all of its scopes and labels again.
     """
     scopes = sorted(set(scopes))
     label_names = sorted(set(access_labels))
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().get(pk=key.pk)
         old_labels = sorted(key.access_labels.values_list("name", flat=True))
-        errors = _scope_errors(scopes, actor, granted=set(scopes) - set(key.scopes or []))
-        labels, label_errors = _labels_resolve(
-            label_names, actor, granted=set(label_names) - set(old_labels)
+        errors = api_key_grant_errors(
+            key=key, scopes=scopes, access_labels=label_names, actor=actor, is_active=is_active
         )
-        errors += label_errors
+        labels = list(AccessLabel.objects.filter(name__in=label_names))
         if not name.strip():
             errors.append(FieldError("/name", _("A key needs a name.")))
         if errors:

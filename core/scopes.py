@@ -23,12 +23,23 @@ SCOPES: dict[str, Promise] = {
 }
 
 # The permissions a signed-in user needs to hold a scope, and so to give it to a key:
-# the ones the API asks of a user for the same operations (core.api.permissions.Access).
+# every permission the API asks of a user for an operation that scope opens (each
+# view's ``access`` rules). tests/core/test_scopes.py walks the URL patterns and fails
+# when a view asks for a permission that is missing here.
 SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     CAMPAIGNS_READ: ("campaigns.view_campaign", "campaigns.view_channelconfiguration"),
-    CAMPAIGNS_WRITE: ("campaigns.change_campaign",),
+    CAMPAIGNS_WRITE: (
+        "campaigns.add_campaign",
+        "campaigns.change_campaign",
+        "campaigns.delete_campaign",
+    ),
     EXECUTIONS_TRIGGER: ("campaigns.trigger_campaign",),
     EXECUTIONS_READ: ("campaigns.view_campaign",),
     PROFILES_READ: ("audiences.view_profile", "audiences.view_audience"),
-    PROFILES_WRITE: ("audiences.change_profile", "audiences.change_audience"),
+    PROFILES_WRITE: (
+        "audiences.change_profile",
+        "audiences.delete_profile",
+        "audiences.add_audience",
+        "audiences.change_audience",
+    ),
 }

@@ -92,3 +92,29 @@ def test_update_and_revoke_record_what_changed() -> None:
         ("changed", {"scopes": [["campaigns:read"], ["campaigns:read", "executions:trigger"]]}),
         ("revoked", {}),
     ]
+
+
+def test_switching_a_revoked_key_back_on_needs_everything_it_carries() -> None:
+    # given a key a superuser made with a scope the user does not hold, then revoked
+    key, secret = api_key_create(name="shop", scopes=["campaigns:read", "executions:trigger"])
+    api_key_revoke(key=key, actor=Actor())
+    user = UserFactory.create(username="reader")
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_campaign", "view_channelconfiguration"])
+    )
+    carried = {"name": "shop", "scopes": key.scopes, "access_labels": []}
+
+    # when the user saves it as it is while it stays revoked, then tries to switch it back on
+    api_key_update(key=key, **carried, is_active=False, actor=Actor(user=user))
+    with pytest.raises(InvalidInput) as refused:
+        api_key_update(key=key, **carried, is_active=True, actor=Actor(user=user))
+
+    # then saving a revoked key is fine, switching it back on is refused, and it stays off
+    assert [(e.pointer, e.detail) for e in refused.value.errors] == [
+        ("/scopes/1", "You do not hold the scope “executions:trigger”, so you cannot give it.")
+    ]
+    assert api_key_authenticate(secret) is None
+    assert list(key.events.order_by("id").values_list("action", flat=True)) == [
+        "created",
+        "revoked",
+    ]

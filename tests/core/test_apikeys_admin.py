@@ -184,3 +184,14 @@ def test_revoking_a_key_from_the_change_form_and_the_action_is_recorded(
     ]
     history = admin_client.get(reverse("admin:core_apikey_change", args=[first.pk]))
     assert "revoked" in history.content.decode()
+
+
+def test_keys_are_revoked_never_deleted(admin_client: Client) -> None:
+    key, _secret = api_key_create(name="Shop", scopes=["campaigns:read"])
+
+    page = admin_client.get(reverse("admin:core_apikey_delete", args=[key.pk]))
+    listing = admin_client.get(reverse("admin:core_apikey_changelist"))
+
+    assert page.status_code == 403
+    assert "delete_selected" not in listing.content.decode()
+    assert ApiKey.objects.filter(pk=key.pk).exists()
