@@ -22,7 +22,7 @@ from campaigns.admin import views
 from campaigns.admin.actions import ACTIONS, campaign_object_tools
 from campaigns.admin.editing import (
     CampaignRefused,
-    campaign_document,
+    campaign_document_from_form,
     refusal_of,
     refusal_remember,
 )
@@ -244,7 +244,7 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     ) -> None:
         """Save through the API's services: same lock, validation and audit event."""
         actor = Actor(user=request.user)
-        document = campaign_document(form, formsets)
+        document = campaign_document_from_form(form, formsets)
         try:
             if change:
                 saved = campaign_update(campaign=form.instance, data=document, actor=actor)

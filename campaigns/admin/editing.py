@@ -84,7 +84,23 @@ def content_errors(
     return placed, unplaced
 
 
-def campaign_document(form: forms.ModelForm[Campaign], formsets: list[Any]) -> dict[str, Any]:
+def _labels_kept(form: forms.ModelForm[Campaign]) -> list[str]:
+    """The campaign's labels the form did not offer (the person does not hold them):
+    they stay, since nobody can remove a label they do not hold."""
+    campaign = form.instance
+    if campaign.pk is None:
+        return []
+    field = form.fields["access_labels"]
+    offered = field.queryset if isinstance(field, forms.ModelMultipleChoiceField) else None
+    kept = campaign.access_labels.all()
+    if offered is not None:
+        kept = kept.exclude(pk__in=offered.values("pk"))
+    return [label.name for label in kept]
+
+
+def campaign_document_from_form(
+    form: forms.ModelForm[Campaign], formsets: list[Any]
+) -> dict[str, Any]:
     """The campaign document (the API's shape) that the change form and its inlines describe."""
     data = form.cleaned_data
     channel = data["channel"]
@@ -92,7 +108,7 @@ def campaign_document(form: forms.ModelForm[Campaign], formsets: list[Any]) -> d
         "name": data["name"],
         "description": data["description"],
         "tags": [tag.name for tag in data["tags"]],
-        "accessLabels": [label.name for label in data["access_labels"]],
+        "accessLabels": [label.name for label in data["access_labels"]] + _labels_kept(form),
         "category": data["category"],
         "channel": channel,
         "channelConfiguration": (

@@ -133,13 +133,30 @@ class _Writer:
         labels = list(AccessLabel.objects.filter(name__in=names))
         known = {label.name for label in labels}
         held = access_labels_held(self.actor)
+        present = (
+            set(self.campaign.access_labels.values_list("name", flat=True))
+            if self.campaign.pk is not None
+            else set()
+        )
         for index, name in enumerate(names):
             if name not in known:
                 self.error(pointer("accessLabels", index), _("Unknown access label “%s”.") % name)
-            elif held is not None and not any(lb.id in held for lb in labels if lb.name == name):
+            elif (
+                held is not None
+                and name not in present  # a label already there may stay
+                and not any(lb.id in held for lb in labels if lb.name == name)
+            ):
                 self.error(
                     pointer("accessLabels", index),
                     _("You do not hold the access label “%s”, so you cannot give it.") % name,
+                )
+        if held is not None and self.campaign.pk is not None:
+            # Nor take one away: that would lift a restriction its holders put there.
+            for label in self.campaign.access_labels.exclude(name__in=names).exclude(id__in=held):
+                self.error(
+                    "/accessLabels",
+                    _("You do not hold the access label “%s”, so you cannot remove it.")
+                    % label.name,
                 )
         self.labels = labels
 

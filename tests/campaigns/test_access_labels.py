@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_is_visible, campaign_list_visible
@@ -15,6 +17,7 @@ from core.actors import Actor
 from core.apikeys import api_key_create
 from core.errors import InvalidInput
 from core.models import AccessLabel
+from tests.campaigns.admin_helpers import campaign_form_data
 from tests.factories import AccessLabelFactory, CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +160,51 @@ def test_visibility_is_one_query_for_users_and_api_keys(labelled: dict[str, obje
         assert names == ["open", "pii live", "pii only"]
         assert visible is True
         assert (len(listed), len(checked)) == (1, 1)
+
+
+def test_a_label_you_do_not_hold_cannot_be_removed_from_a_draft_version(
+    labelled: dict[str, object],
+) -> None:
+    # given a live campaign without labels whose draft version added "vip", and a key
+    # that does not hold "vip" (it still sees the campaign: the live version is open)
+    campaign = _live_with_draft_labels("open live", live=[], draft=["vip"])
+    key, _ = api_key_create(name="writer", scopes=["campaigns:write"], access_labels=["pii"])
+
+    # when the key sends the labels without "vip"
+    with pytest.raises(InvalidInput) as refused:
+        campaign_update(campaign=campaign, data={"accessLabels": []}, actor=Actor(api_key=key))
+
+    # then it is refused in words at the field, and "vip" stays
+    assert [(e.pointer, e.detail) for e in refused.value.errors] == [
+        ("/accessLabels", "You do not hold the access label “vip”, so you cannot remove it.")
+    ]
+    assert [label.name for label in campaign.access_labels.all()] == ["vip"]
+
+
+def test_the_admin_keeps_the_labels_it_did_not_offer(
+    labelled: dict[str, object], client: Client
+) -> None:
+    # given a live campaign without labels whose draft version added vip, edited in the
+    # admin by someone holding only pii (they see it: the live version is open to all)
+    campaign = _live_with_draft_labels("Both", live=[], draft=["vip"])
+    user = _user_with(labelled["pii"])
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_campaign", "change_campaign"])
+    )
+    client.force_login(user)
+    data = campaign_form_data(
+        configuration=campaign.channel_configuration,
+        campaign=campaign,
+        name="Both, renamed",
+        access_labels=[str(labelled["pii"].pk)],  # type: ignore[attr-defined]
+        contents=[{"locale": "en", "subject": "Hi", "html": "<p>Hi</p>"}],
+    )
+
+    # when they save (the form offers only pii)
+    response = client.post(reverse("admin:campaigns_campaign_change", args=[campaign.pk]), data)
+
+    # then the edit is saved and vip, which they could not see in the form, is kept
+    assert response.status_code == 302, response.context and response.context["errors"]
+    campaign.refresh_from_db()
+    assert campaign.name == "Both, renamed"
+    assert sorted(label.name for label in campaign.access_labels.all()) == ["pii", "vip"]
