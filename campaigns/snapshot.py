@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaigns.models import CONTENT_PARTS, Campaign
+from campaigns.models import Campaign
 from core.formats import iso_datetime
 
 # Model field -> JSON pointer in the campaign document (errors, review checks).
@@ -83,7 +83,3 @@ def campaign_version_snapshot(campaign: Campaign) -> dict[str, Any]:
         else None
     )
     return data
-
-
-def content_parts_for(channel: str) -> list[str]:
-    return list(CONTENT_PARTS[channel])

@@ -23,7 +23,7 @@ def test_imports_cross_no_layer() -> None:
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 3 kept, 0 broken." in result.stdout
 
 
 def test_core_imports_no_app() -> None:

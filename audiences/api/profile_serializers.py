@@ -17,7 +17,7 @@ from audiences.models import Consent, Profile
 from core.api.batch import REJECTED, BatchItemResultSerializer
 from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
 from core.api.problems import flatten_errors
-from core.channels import Channel
+from core.channels import Channel, Platform
 from core.errors import FieldError, pointer
 from core.formats import iso_datetime
 
@@ -116,7 +116,7 @@ class IdentityOutputSerializer(serializers.Serializer):
 
 class PushOutputSerializer(serializers.Serializer):
     appId = serializers.CharField()
-    platform = serializers.ChoiceField(choices=["ios", "android", "web"])
+    platform = serializers.ChoiceField(choices=Platform.choices)
     token = serializers.CharField()
     lastSeenAt = serializers.DateTimeField(allow_null=True)
 

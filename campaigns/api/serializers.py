@@ -1,4 +1,4 @@
-"""Shapes of the management API: the campaign document, in and out, and problems.
+"""Shapes of the management API: the campaign document, in and out.
 
 Input serializers check shape and JSON types only (strictly: ``"5"`` is not a
 number, ``1`` is not a string) and reject unknown fields, so a typo is an

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -24,14 +25,14 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not header or header[0].lower() != self.keyword:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Use: Authorization: Bearer <api key>.")
+            raise exceptions.AuthenticationFailed(_("Use: Authorization: Bearer <api key>."))
         try:
             secret = header[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("The API key is not valid.") from None
+            raise exceptions.AuthenticationFailed(_("The API key is not valid.")) from None
         key = api_key_authenticate(secret)
         if key is None:
-            raise exceptions.AuthenticationFailed("The API key is not valid or was revoked.")
+            raise exceptions.AuthenticationFailed(_("The API key is not valid or was revoked."))
         return ApiKeyUser(key), key
 
     def authenticate_header(self, request: Request) -> str:
