@@ -26,10 +26,15 @@ from campaigns.models import HTML_PARTS, CampaignVersion, Category
 from campaigns.rendering import RenderedMessage, content_render
 from campaigns.snapshot import SNAPSHOT_SCHEMA_VERSION
 from core.channels import Channel
+from core.errors import ClarionError
 
 
-class SnapshotSchemaError(Exception):
-    """A snapshot this code cannot read (frozen by a newer Clarion, or damaged)."""
+@dataclass
+class SnapshotSchemaError(ClarionError):
+    """A snapshot this code cannot read (frozen by a newer Clarion, or damaged): 409."""
+
+    code: str = "unreadable_version"
+    status: int = 409
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ refuses anything else with ``InvalidTransition``; each transition is audited.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -21,9 +22,11 @@ from campaigns.models import Campaign, CampaignVersion, Status
 from campaigns.review import campaign_review
 from campaigns.services.authoring import campaign_restore_data
 from campaigns.snapshot import campaign_version_snapshot
-from campaigns.versions import version_snapshot
+from campaigns.versions import SnapshotSchemaError, version_snapshot
 from core.actors import Actor
 from core.errors import FieldError, InvalidTransition, NotPermitted, ReviewBlocked
+
+logger = logging.getLogger(__name__)
 
 APPROVE_PERMISSION = "campaigns.approve_campaign"
 
@@ -288,9 +291,14 @@ def campaign_dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
     with transaction.atomic():
         ended = locked.filter(status=Status.LIVE, live_version__end_at__lte=now)
         for campaign in ended:
-            _close_draft_version(campaign)
-            campaign.status = Status.COMPLETED
-            campaign.save(update_fields=["status", "has_draft_version", "updated_at"])
-            audit_record(campaign=campaign, action="complete", actor=system)
+            try:
+                with transaction.atomic():  # one campaign that cannot close holds up no other
+                    _close_draft_version(campaign)
+                    campaign.status = Status.COMPLETED
+                    campaign.save(update_fields=["status", "has_draft_version", "updated_at"])
+                    audit_record(campaign=campaign, action="complete", actor=system)
+            except SnapshotSchemaError:
+                logger.exception("Campaign %s could not complete: unreadable version", campaign.pk)
+                continue
             counts["completed"] += 1
     return counts

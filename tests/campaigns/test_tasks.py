@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.models import AuditEvent, Campaign, Status
+from campaigns.models import AuditEvent, Campaign, CampaignVersion, Status
 from campaigns.services.authoring import campaign_update
 from campaigns.services.lifecycle import (
     campaign_activate,
@@ -16,6 +16,7 @@ from campaigns.services.lifecycle import (
     campaign_stop,
 )
 from campaigns.tasks import campaign_dispatch_due_task
+from campaigns.versions import SnapshotSchemaError
 from core.actors import Actor
 from core.formats import iso_datetime
 from tests.campaigns.version_helpers import frozen_schedule
@@ -206,3 +207,27 @@ def test_a_scheduled_campaign_starts_from_its_live_versions_start_not_a_draft_ed
     assert before_start == {"live": 0, "completed": 0}
     assert at_start == {"live": 2, "completed": 0}
     assert _statuses() == {edited_early.pk: Status.LIVE, edited_late.pk: Status.LIVE}
+
+
+def test_a_campaign_whose_version_cannot_be_read_holds_up_no_other_completion() -> None:
+    # given two live campaigns past their end, one with an open draft version whose
+    # live version was frozen by a newer Clarion (a snapshot this code cannot read)
+    end = timezone.now() + timedelta(hours=1)
+    unreadable = _activated(end_at=end)
+    campaign_open_draft_version(campaign=unreadable, actor=SYSTEM)
+    version = CampaignVersion.objects.get(pk=unreadable.live_version_id)
+    CampaignVersion.objects.filter(pk=version.pk).update(
+        snapshot={**version.snapshot, "schemaVersion": 99}
+    )
+    readable = _activated(end_at=end)
+
+    # when the dispatcher runs
+    counts = campaign_dispatch_due(now=end + timedelta(seconds=1))
+
+    # then the readable one completes, the other stays live for a person to look at,
+    # and stopping it by hand is a clear refusal, not a crash
+    assert counts == {"live": 0, "completed": 1}
+    assert _statuses() == {readable.pk: Status.COMPLETED, unreadable.pk: Status.LIVE}
+    with pytest.raises(SnapshotSchemaError) as refused:
+        campaign_stop(campaign=unreadable, actor=SYSTEM)
+    assert (refused.value.status, refused.value.code) == (409, "unreadable_version")
