@@ -215,7 +215,8 @@ def test_a_campaign_whose_version_cannot_be_read_holds_up_no_other_completion() 
     end = timezone.now() + timedelta(hours=1)
     unreadable = _activated(end_at=end)
     campaign_open_draft_version(campaign=unreadable, actor=SYSTEM)
-    version = CampaignVersion.objects.get(pk=unreadable.live_version_id)
+    version = unreadable.live_version
+    assert version is not None
     CampaignVersion.objects.filter(pk=version.pk).update(
         snapshot={**version.snapshot, "schemaVersion": 99}
     )
