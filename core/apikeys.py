@@ -116,6 +116,25 @@ def api_key_grant_errors(
     return errors
 
 
+def _check(
+    *,
+    key: ApiKey | None,
+    name: str,
+    scopes: Sequence[str],
+    label_names: Sequence[str],
+    actor: Actor,
+    is_active: bool = True,
+) -> None:
+    """Refuse, with a pointer per problem, what creating or changing a key may not do."""
+    errors = api_key_grant_errors(
+        key=key, scopes=scopes, access_labels=label_names, actor=actor, is_active=is_active
+    )
+    if not name.strip():
+        errors.append(FieldError("/name", _("A key needs a name.")))
+    if errors:
+        raise invalid_input(errors)
+
+
 def _event(key: ApiKey, action: str, actor: Actor, detail: dict[str, Any]) -> None:
     ApiKeyEvent.objects.create(
         api_key=key, key_name=key.name, action=action, actor=actor.db_user, detail=detail
@@ -132,13 +151,8 @@ def api_key_create(
     """Create a key; returns it with its secret, which is never stored or shown again."""
     scopes = sorted(set(scopes))
     label_names = sorted(set(access_labels))
-    errors = _scope_errors(scopes, actor, granted=set(scopes))
-    labels, label_errors = _labels_resolve(label_names, actor, granted=set(label_names))
-    errors += label_errors
-    if not name.strip():
-        errors.append(FieldError("/name", _("A key needs a name.")))
-    if errors:
-        raise invalid_input(errors)
+    _check(key=None, name=name, scopes=scopes, label_names=label_names, actor=actor)
+    labels = list(AccessLabel.objects.filter(name__in=label_names))
     for attempt in range(PREFIX_ATTEMPTS):
         prefix = secrets.token_hex(PREFIX_BYTES)
         secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -181,14 +195,15 @@ def api_key_update(
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().get(pk=key.pk)
         old_labels = sorted(key.access_labels.values_list("name", flat=True))
-        errors = api_key_grant_errors(
-            key=key, scopes=scopes, access_labels=label_names, actor=actor, is_active=is_active
+        _check(
+            key=key,
+            name=name,
+            scopes=scopes,
+            label_names=label_names,
+            actor=actor,
+            is_active=is_active,
         )
         labels = list(AccessLabel.objects.filter(name__in=label_names))
-        if not name.strip():
-            errors.append(FieldError("/name", _("A key needs a name.")))
-        if errors:
-            raise invalid_input(errors)
         changes: dict[str, Any] = {}
         if name.strip() != key.name:
             changes["name"] = [key.name, name.strip()]
@@ -210,7 +225,7 @@ def api_key_update(
 
 
 def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
-    """Switch a key off for good measure; calls with it get 401 from now on."""
+    """Switch a key off; calls with it get 401 from now on. Revoking twice records once."""
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().get(pk=key.pk)
         if key.is_active:
