@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
@@ -49,7 +50,7 @@ def audience_sample(audience: Audience, n: int = AUDIENCE_SAMPLE_SIZE) -> list[P
 
 
 def audience_iter_batches(
-    audience: Audience, batch_size: int = AUDIENCE_BATCH_SIZE
+    audience: Audience, batch_size: int = AUDIENCE_BATCH_SIZE, *, after: UUID | None = None
 ) -> Iterator[list[Profile]]:
     """Stream the profiles of ``audience`` in lists of at most ``batch_size``, by primary key.
 
@@ -58,12 +59,12 @@ def audience_iter_batches(
     profile in the audience for the whole iteration is visited exactly once,
     also when profiles are added or removed between batches (those may or may
     not be visited, depending on where their key falls). Audience executions
-    call this.
+    call this; ``after`` resumes past the last profile an interrupted run handled.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     profiles = audience_profiles(audience).order_by("pk")
-    batch = list(profiles[:batch_size])
+    batch = list((profiles.filter(pk__gt=after) if after is not None else profiles)[:batch_size])
     while batch:
         yield batch
         if len(batch) < batch_size:

@@ -185,9 +185,17 @@ def version_snapshot(version: CampaignVersion) -> VersionSnapshot:
     return _SNAPSHOTS.put(version.pk, snapshot, size=size)
 
 
+def version_snapshot_by_id(version_id: UUID) -> VersionSnapshot:
+    """``version_snapshot`` by id: no query once the process has read the version."""
+    found = _SNAPSHOTS.get(version_id)
+    if found is not None:
+        return found
+    return version_snapshot(CampaignVersion.objects.get(pk=version_id))
+
+
 def version_render(
     *,
-    version: CampaignVersion,
+    version: CampaignVersion | UUID,
     locale: str | None,
     profile: Mapping[str, Any],
     context: Mapping[str, Any],
@@ -200,7 +208,9 @@ def version_render(
     or ``link_not_allowed`` when a rendered push link is not https: or an allowed app
     scheme, each with a pointer per content part.
     """
-    snapshot = version_snapshot(version)
+    snapshot = (
+        version_snapshot_by_id(version) if isinstance(version, UUID) else version_snapshot(version)
+    )
     return content_render(
         channel=snapshot.channel,
         contents=snapshot.content,

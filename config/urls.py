@@ -38,6 +38,7 @@ urlpatterns = [
     path("api/v1/health", HealthApi.as_view(), name="api-health"),
     path("api/v1/", include("campaigns.api.urls")),
     path("api/v1/", include("audiences.api.urls")),
+    path("api/v1/", include("delivery.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +23,7 @@ from core.actors import Actor
 from core.errors import FieldError, invalid_input, pointer
 from core.models import AccessLabel, ApiKey, ApiKeyEvent
 from core.scopes import SCOPE_PERMISSIONS, SCOPES
-from core.selectors import access_labels_held
+from core.selectors import access_labels_held, api_key_label_ids
 
 KEY_PREFIX = "clr_"
 PREFIX_BYTES = 4  # 8 hex characters: enough to tell keys apart in a list
@@ -30,6 +31,10 @@ PREFIX_BYTES = 4  # 8 hex characters: enough to tell keys apart in a list
 PREFIX_ATTEMPTS = 5
 # last_used_at is written at most this often per key, to keep the trigger path free of writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Authenticated keys are cached (Redis when configured) so a trigger call reads no key row;
+# changing or revoking a key forgets its entry at once, and entries expire after this
+# long in any case (a label deleted from the admin, say).
+KEY_CACHE_SECONDS = 60
 
 
 def api_key_hash(secret: str) -> str:
@@ -217,6 +222,7 @@ def api_key_update(
         key.is_active = is_active
         key.save(update_fields=["name", "scopes", "is_active"])
         key.access_labels.set(labels)
+        _forget(key)
         if changes:
             _event(key, "changed", actor, changes)
         if activity_changed:
@@ -231,19 +237,40 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
         if key.is_active:
             key.is_active = False
             key.save(update_fields=["is_active"])
+            _forget(key)
             _event(key, "revoked", actor, {})
     return key
 
 
+def _cache_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def _forget(key: ApiKey) -> None:
+    """Drop ``key`` from the authentication cache, now and once the change commits."""
+    cache.delete(_cache_key(key.key_hash))
+    transaction.on_commit(lambda: cache.delete(_cache_key(key.key_hash)))
+
+
 def api_key_authenticate(secret: str) -> ApiKey | None:
-    """The active key whose secret this is, or None."""
+    """The active key whose secret this is, or None.
+
+    Cached by the secret's hash with its label ids (``api_key_label_ids``), so a
+    call with a known key costs no query; revoking or changing a key forgets it.
+    """
     if not secret.startswith(KEY_PREFIX):
         return None
-    key = ApiKey.objects.filter(key_hash=api_key_hash(secret), is_active=True).first()
+    key_hash = api_key_hash(secret)
+    key: ApiKey | None = cache.get(_cache_key(key_hash))
     if key is None:
-        return None
+        key = ApiKey.objects.filter(key_hash=key_hash, is_active=True).first()
+        if key is None:
+            return None
+        api_key_label_ids(key)
+        cache.set(_cache_key(key_hash), key, KEY_CACHE_SECONDS)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        cache.set(_cache_key(key_hash), key, KEY_CACHE_SECONDS)
     return key

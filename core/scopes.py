@@ -33,8 +33,9 @@ SCOPE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "campaigns.change_campaign",
         "campaigns.delete_campaign",
     ),
-    EXECUTIONS_TRIGGER: ("campaigns.trigger_campaign",),
-    EXECUTIONS_READ: ("campaigns.view_campaign",),
+    # A key that triggers may also read what it triggered.
+    EXECUTIONS_TRIGGER: ("campaigns.trigger_campaign", "delivery.view_execution"),
+    EXECUTIONS_READ: ("delivery.view_execution",),
     PROFILES_READ: ("audiences.view_profile", "audiences.view_audience"),
     PROFILES_WRITE: (
         "audiences.change_profile",

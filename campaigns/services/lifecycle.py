@@ -22,6 +22,7 @@ from campaigns.models import Campaign, CampaignVersion, Status
 from campaigns.review import campaign_review
 from campaigns.services.authoring import campaign_restore_data
 from campaigns.snapshot import campaign_version_snapshot
+from campaigns.triggering import trigger_target_forget
 from campaigns.versions import SnapshotSchemaError, version_snapshot
 from core.actors import Actor
 from core.errors import FieldError, InvalidTransition, NotPermitted, ReviewBlocked
@@ -115,6 +116,7 @@ def _go_active(campaign: Campaign, actor: Actor, action: str) -> Campaign:
     campaign.activated_at = now
     campaign.has_draft_version = False
     campaign.save()
+    trigger_target_forget(campaign.pk)
     audit_record(
         campaign=campaign,
         action=action,
@@ -183,6 +185,7 @@ def campaign_stop(*, campaign: Campaign, actor: Actor) -> Campaign:
     discarded = _close_draft_version(campaign)
     campaign.status = Status.STOPPED
     campaign.save(update_fields=["status", "has_draft_version", "updated_at"])
+    trigger_target_forget(campaign.pk)
     audit_record(
         campaign=campaign,
         action="stop",
@@ -204,6 +207,7 @@ def campaign_archive(*, campaign: Campaign, actor: Actor) -> Campaign:
     discarded = _close_draft_version(campaign)
     campaign.status = Status.ARCHIVED
     campaign.save(update_fields=["status", "has_draft_version", "updated_at"])
+    trigger_target_forget(campaign.pk)
     audit_record(
         campaign=campaign,
         action="archive",
@@ -243,6 +247,7 @@ def campaign_publish(*, campaign: Campaign, actor: Actor) -> Campaign:
     version = _freeze_version(campaign, actor)
     campaign.has_draft_version = False
     campaign.save()
+    trigger_target_forget(campaign.pk)
     audit_record(
         campaign=campaign, action="publish", actor=actor, detail={"version": version.number}
     )
@@ -286,6 +291,7 @@ def campaign_dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
         for campaign in due:
             campaign.status = Status.LIVE
             campaign.save(update_fields=["status", "updated_at"])
+            trigger_target_forget(campaign.pk)
             audit_record(campaign=campaign, action="go_live", actor=system)
             counts["live"] += 1
     with transaction.atomic():
@@ -296,6 +302,7 @@ def campaign_dispatch_due(*, now: datetime | None = None) -> dict[str, int]:
                     _close_draft_version(campaign)
                     campaign.status = Status.COMPLETED
                     campaign.save(update_fields=["status", "has_draft_version", "updated_at"])
+                    trigger_target_forget(campaign.pk)
                     audit_record(campaign=campaign, action="complete", actor=system)
             except SnapshotSchemaError:
                 logger.exception("Campaign %s could not complete: unreadable version", campaign.pk)

@@ -146,8 +146,9 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "control_folder": str(DATA_DIR / "broker-control"),
     }
 elif CELERY_BROKER_URL.startswith(("redis", "rediss")):
-    # Longer than any countdown we use, so Redis does not redeliver early.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Longer than the longest retry countdown (about 48 minutes with the defaults), so Redis
+    # does not deliver a waiting retry twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -168,6 +169,38 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*"),
     },
 }
+# The delivery sweeper (delivery/services/sweeping.py): lost publishes, dead workers'
+# claims, stalled fan-outs and due schedules. A message waits at most about the grace
+# period plus the interval after a lost publish.
+CLARION_SWEEP_INTERVAL_SECONDS = env_int("CLARION_SWEEP_INTERVAL_SECONDS", 15, minimum=1)
+CLARION_SWEEP_GRACE_SECONDS = env_int("CLARION_SWEEP_GRACE_SECONDS", 120, minimum=1)
+# A message held in "sending" longer than this was claimed by a worker that died.
+CLARION_CLAIM_LEASE_SECONDS = env_int("CLARION_CLAIM_LEASE_SECONDS", 600, minimum=10)
+CELERY_BEAT_SCHEDULE |= {
+    "delivery-sweep": {
+        "task": "delivery.tasks.delivery_sweep_task",
+        "schedule": float(CLARION_SWEEP_INTERVAL_SECONDS),
+    },
+    "idempotency-prune": {
+        "task": "delivery.tasks.idempotency_prune_task",
+        "schedule": crontab(minute="17"),
+    },
+}
+
+# --- Sending ----------------------------------------------------------------------
+# Attempts per message for transient errors (timeouts, 4xx SMTP replies, 429, 5xx), with
+# exponential backoff from the base delay: 6 attempts from 30 s span about an hour.
+CLARION_SEND_MAX_ATTEMPTS = env_int("CLARION_SEND_MAX_ATTEMPTS", 6, minimum=1, maximum=20)
+CLARION_SEND_RETRY_BASE_SECONDS = env_int("CLARION_SEND_RETRY_BASE_SECONDS", 30, minimum=1)
+# Publish send tasks from a background thread of the web process, so a trigger response
+# never waits on the broker (delivery/enqueue.py). Tests publish inline.
+CLARION_ENQUEUE_IN_BACKGROUND = env_bool("CLARION_ENQUEUE_IN_BACKGROUND", True)
+# Where the local SMS and push transports write their messages.
+CLARION_OUTBOX_DIR = DATA_DIR / "outbox"
+# Trigger calls per second per API key (a token bucket: Redis when REDIS_URL is set,
+# else per process), and how many may come at once after a quiet spell.
+CLARION_TRIGGER_RATE_LIMIT = env_int("CLARION_TRIGGER_RATE_LIMIT", 1000, minimum=1)
+CLARION_TRIGGER_RATE_BURST = env_int("CLARION_TRIGGER_RATE_BURST", 2000, minimum=1)
 
 # --- Email ----------------------------------------------------------------------
 EMAIL_URL = env_url(
@@ -264,7 +297,14 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",  # tags operations by resource, not by "v1"
     # One name for the consent statuses, used by several fields (email, sms, push, status).
-    "ENUM_NAME_OVERRIDES": {"ConsentStatusEnum": "audiences.models.Consent.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentStatusEnum": "audiences.models.Consent.Status",
+        "ExecutionStatusEnum": "delivery.models.ExecutionStatus",
+        "MessageStatusEnum": "delivery.models.MessageStatus",
+        "ExecutionKindEnum": "delivery.models.ExecutionKind",
+        "ScheduleStatusEnum": "delivery.models.ExecutionSchedule.Status",
+        "AudienceKindEnum": "audiences.models.Audience.Kind",
+    },
 }
 
 # --- Clarion --------------------------------------------------------------------

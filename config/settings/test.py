@@ -28,3 +28,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Static files come from the finders in tests; an empty root keeps WhiteNoise quiet.
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# Publish send tasks inline, so a test sees them published before the response returns.
+CLARION_ENQUEUE_IN_BACKGROUND = False

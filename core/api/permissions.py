@@ -22,10 +22,15 @@ from core.models import ApiKey
 
 @dataclass(frozen=True)
 class Access:
-    """What one operation needs: an API key scope, or a user permission."""
+    """What one operation needs: an API key scope (or one of ``also_scopes``), or a
+    user permission."""
 
     scope: str
     permission: str
+    also_scopes: tuple[str, ...] = ()
+
+    def held_by(self, key: ApiKey) -> bool:
+        return any(key.has_scope(scope) for scope in (self.scope, *self.also_scopes))
 
 
 class MissingScope(exceptions.PermissionDenied):
@@ -60,9 +65,10 @@ class HasAccess(BasePermission):
             raise exceptions.MethodNotAllowed(request.method or "")
         key = request.auth if isinstance(request.auth, ApiKey) else None
         if key is not None:
-            if not key.has_scope(access.scope):
+            if not access.held_by(key):
                 raise MissingScope(
-                    _("This API key lacks the scope “%s”.") % access.scope,
+                    _("This API key lacks the scope “%s”.")
+                    % " or ".join((access.scope, *access.also_scopes)),
                 )
             return True
         user = request.user

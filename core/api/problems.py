@@ -139,8 +139,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
         headers: dict[str, str] = {}
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        headers.update(getattr(exc, "headers", None) or {})
         wait = getattr(exc, "wait", None)
-        if isinstance(exc, drf.Throttled) and wait is not None:
+        if isinstance(exc, drf.Throttled) and wait is not None and "Retry-After" not in headers:
             headers["Retry-After"] = str(int(wait) + 1)
         code = getattr(exc, "problem_code", None) or _drf_code(exc)
         if isinstance(exc, drf.ValidationError):

@@ -1,0 +1,76 @@
+"""What a trigger call needs to know about a campaign, cached between calls.
+
+``trigger_target_get`` answers "which version is live, in which status, behind
+which access labels" from the cache (Redis when configured, else the process's
+memory). The lifecycle services call ``trigger_target_forget`` after every
+transition that changes one of those (activate, publish, stop, archive, the
+dispatcher's start and end), so a stopped campaign is refused at once; entries
+also expire after ``TRIGGER_TARGET_CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.core.cache import cache
+from django.db import transaction
+
+from campaigns.models import Campaign, CampaignVersion
+
+TRIGGER_TARGET_CACHE_SECONDS = 60
+_MISSING = "missing"  # cached "no such campaign", so unknown ids cost no query either
+
+
+@dataclass(frozen=True)
+class TriggerTarget:
+    """A campaign as trigger calls see it: its status and live version."""
+
+    campaign_id: UUID
+    status: str
+    version_id: UUID | None
+
+
+def _key(campaign_id: UUID) -> str:
+    return f"trigger-target:{campaign_id}"
+
+
+def trigger_target_get(campaign_id: UUID) -> TriggerTarget | None:
+    """The campaign's status and live version, or None when there is no such campaign."""
+    found = cache.get(_key(campaign_id))
+    if found == _MISSING:
+        return None
+    if isinstance(found, TriggerTarget):
+        return found
+    row = Campaign.objects.filter(pk=campaign_id).values("status", "live_version_id").first()
+    if row is None:
+        cache.set(_key(campaign_id), _MISSING, TRIGGER_TARGET_CACHE_SECONDS)
+        return None
+    target = TriggerTarget(campaign_id, row["status"], row["live_version_id"])
+    cache.set(_key(campaign_id), target, TRIGGER_TARGET_CACHE_SECONDS)
+    return target
+
+
+def trigger_target_forget(campaign_id: UUID) -> None:
+    """Drop the cached target now and again after the current transaction commits
+    (a call between the two would otherwise cache the old state once more)."""
+    cache.delete(_key(campaign_id))
+    transaction.on_commit(lambda: cache.delete(_key(campaign_id)))
+
+
+_VERSION_LABELS_KEY = "version-labels:{}"
+
+
+def version_label_ids(version_id: UUID) -> frozenset[int]:
+    """The ids of the access labels a frozen version carries (versions never change)."""
+    key = _VERSION_LABELS_KEY.format(version_id)
+    found = cache.get(key)
+    if isinstance(found, frozenset):
+        return found
+    labels = frozenset(
+        CampaignVersion.access_labels.through.objects.filter(
+            campaignversion_id=version_id
+        ).values_list("accesslabel_id", flat=True)
+    )
+    cache.set(key, labels, None)
+    return labels

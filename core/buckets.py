@@ -1,0 +1,131 @@
+"""Token buckets shared by every process (Redis), or by the threads of one (embedded).
+
+Two uses: the trigger API's rate limit per API key (``take``: a call gets a token
+or is refused with how long to wait), and a campaign's throttle across all
+workers (``reserve``: a sender books its slots and sleeps until they come, so
+senders on every worker queue up behind each other at the campaign's rate).
+With ``REDIS_URL`` set one Lua script makes each step atomic on the Redis
+server, whose clock all processes share; without it a lock guards a dictionary
+in the process, which is what a one-machine ``make run`` needs.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+
+# KEYS[1] bucket; ARGV: rate per second, capacity, tokens wanted, mode (1 = reserve:
+# always book, possibly into debt; 0 = take only when available).
+# Returns {granted 0/1, tokens left (x1000), milliseconds to wait}.
+_LUA = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local reserve = tonumber(ARGV[4])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil then
+  tokens = capacity
+  if reserve == 1 then tokens = 0 end
+  at = now
+end
+tokens = math.min(capacity, tokens + (now - at) * rate / 1000)
+local granted = 0
+local wait = 0
+if reserve == 1 then
+  tokens = tokens - wanted
+  granted = 1
+  if tokens < 0 then wait = math.ceil(-tokens * 1000 / rate) end
+elseif tokens >= wanted then
+  tokens = tokens - wanted
+  granted = 1
+else
+  wait = math.ceil((wanted - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) * 1000 / rate) + 60000)
+return {granted, math.floor(tokens * 1000), wait}
+"""
+
+
+@dataclass(frozen=True)
+class BucketAnswer:
+    granted: bool
+    tokens_left: float
+    wait_seconds: float  # refused: until enough tokens; reserved: until the slot comes
+
+
+@cache
+def _script() -> Any:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    return client.register_script(_LUA)
+
+
+_local: dict[str, tuple[float, float]] = {}
+_local_lock = threading.Lock()
+
+
+def _local_step(
+    key: str, rate: float, capacity: float, wanted: float, reserve: bool
+) -> BucketAnswer:
+    with _local_lock:
+        now = time.monotonic()
+        tokens, at = _local.get(key, (0.0 if reserve else capacity, now))
+        tokens = min(capacity, tokens + (now - at) * rate)
+        if reserve:
+            tokens -= wanted
+            answer = BucketAnswer(True, tokens, max(0.0, -tokens / rate))
+        elif tokens >= wanted:
+            tokens -= wanted
+            answer = BucketAnswer(True, tokens, 0.0)
+        else:
+            answer = BucketAnswer(False, tokens, (wanted - tokens) / rate)
+        _local[key] = (tokens, now)
+        return answer
+
+
+def _step(key: str, rate: float, capacity: float, wanted: float, reserve: bool) -> BucketAnswer:
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    if not settings.REDIS_URL:
+        return _local_step(key, rate, capacity, wanted, reserve)
+    granted, left, wait = _script()(
+        keys=[f"clarion:bucket:{key}"], args=[rate, capacity, wanted, 1 if reserve else 0]
+    )
+    return BucketAnswer(bool(granted), int(left) / 1000, int(wait) / 1000)
+
+
+def bucket_take(key: str, *, rate: float, capacity: float) -> BucketAnswer:
+    """Take one token if there is one (a rate limit): refused answers say how long to wait."""
+    return _step(key, rate, capacity, 1, reserve=False)
+
+
+def bucket_reserve(key: str, *, rate: float, count: int) -> float:
+    """Book ``count`` slots at ``rate`` per second; returns the seconds to wait before using them.
+
+    The bucket starts empty and holds at most one token, so slots are spaced
+    evenly: ``count`` messages at ``rate`` take ``count / rate`` seconds, whoever sends them.
+    """
+    return _step(key, rate, 1, count, reserve=True).wait_seconds
+
+
+def bucket_reset_local() -> None:
+    """Forget the in-process buckets (tests)."""
+    with _local_lock:
+        _local.clear()
+
+
+def seconds_until_full(answer: BucketAnswer, *, rate: float, capacity: float) -> int:
+    """Whole seconds until the bucket is full again (``RateLimit-Reset``)."""
+    return max(0, math.ceil((capacity - answer.tokens_left) / rate))

@@ -1,0 +1,297 @@
+"""The trigger API: ``/api/v1/executions/...``.
+
+A trigger call is checked in the brief's order: the body parses (400), matches
+the schema (400), the key is valid and has the scope (401, 403), is within its
+rate limit (429), then the services check the campaign (404, 403, 422, 409) and
+the recipients (422). Parsing and the schema come first, before authentication,
+so the answer to a malformed call does not depend on the key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.fields import ClosedSerializer
+from core.api.permissions import Access, request_actor
+from core.api.problems import PROBLEM_CONTENT_TYPE
+from core.api.schema import ProblemSerializer, problems
+from core.buckets import bucket_take, seconds_until_full
+from core.models import ApiKey
+from core.scopes import EXECUTIONS_READ, EXECUTIONS_TRIGGER
+from delivery.api.serializers import (
+    AudienceAcceptedSerializer,
+    AudienceInputSerializer,
+    ExecutionOutputSerializer,
+    ScheduleOutputSerializer,
+    UnitaryAcceptedSerializer,
+    UnitaryInputSerializer,
+)
+from delivery.calls import body_hash
+from delivery.models import ExecutionKind
+from delivery.selectors import (
+    execution_data,
+    execution_get_visible,
+    schedule_data,
+    schedule_get_visible,
+)
+from delivery.services.accept import execution_accept_unitary
+from delivery.services.audience import execution_accept_audience, execution_schedule_cancel
+from delivery.services.idempotency import Response as Accepted
+
+TRIGGER = Access(EXECUTIONS_TRIGGER, "campaigns.trigger_campaign")
+READ_EXECUTIONS = Access(
+    EXECUTIONS_READ, "delivery.view_execution", also_scopes=(EXECUTIONS_TRIGGER,)
+)
+CANCEL_SCHEDULES = Access(EXECUTIONS_TRIGGER, "campaigns.trigger_campaign")
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=_(
+        "The idempotency key; default: the body's requestId. Scoped to the API key, kept 24 h."
+    ),
+)
+_RATE_HEADERS = {
+    "RateLimit-Limit": _("Calls per second this API key may make."),
+    "RateLimit-Remaining": _("Calls left now."),
+    "RateLimit-Reset": _("Seconds until the allowance is whole again."),
+}
+ACCEPTED_HEADERS = [
+    OpenApiParameter(
+        "Idempotent-Replayed",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[202],
+        description=_("“true” when this is the stored response of an earlier call."),
+    ),
+    OpenApiParameter(
+        "Location",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[202],
+        description=_("Where to read the execution (or schedule)."),
+    ),
+    *(
+        OpenApiParameter(
+            name,
+            OpenApiTypes.INT,
+            OpenApiParameter.HEADER,
+            response=[202, 429],
+            description=description,
+        )
+        for name, description in _RATE_HEADERS.items()
+    ),
+    OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=[429],
+        description=_("Seconds to wait before calling again."),
+    ),
+]
+TRIGGER_PROBLEMS = {
+    **problems(
+        400,
+        404,
+        409,
+        413,
+        415,
+        422,
+        descriptions={
+            404: _("No campaign has this id (pointer /campaignId)."),
+            409: _(
+                "The campaign is not live or outside its schedule, or a call with the same "
+                "idempotency key is still in flight; retry later."
+            ),
+            422: _(
+                "The campaign's category does not suit this endpoint, a namespace does not "
+                "match, a recipient is unknown or has no valid address, or the idempotency "
+                "key was used with another body (a pointer per problem)."
+            ),
+        },
+    ),
+    (429, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        ProblemSerializer, description=_("Over this API key's rate limit; see Retry-After.")
+    ),
+}
+
+
+class RateLimitExceeded(exceptions.Throttled):
+    problem_code = "rate_limited"
+
+    def __init__(self, wait: float, headers: dict[str, str]) -> None:
+        super().__init__(wait=wait)
+        self.headers = headers
+
+
+class _TriggerApi(APIView):
+    """Validates the body before authenticating, then applies the key's rate limit."""
+
+    access = {"POST": TRIGGER}
+    input_serializer: type[ClosedSerializer]
+    endpoint: str
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if request.method == "POST":
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            self.serializer = serializer
+        super().initial(request, *args, **kwargs)
+        self.rate_headers = self._rate_limit(request)
+
+    def _rate_limit(self, request: Request) -> dict[str, str]:
+        if not isinstance(request.auth, ApiKey):
+            return {}
+        rate = float(settings.CLARION_TRIGGER_RATE_LIMIT)
+        capacity = float(settings.CLARION_TRIGGER_RATE_BURST)
+        answer = bucket_take(f"trigger:{request.auth.pk}", rate=rate, capacity=capacity)
+        headers = {
+            "RateLimit-Limit": str(settings.CLARION_TRIGGER_RATE_LIMIT),
+            "RateLimit-Remaining": str(max(0, int(answer.tokens_left))),
+            "RateLimit-Reset": str(seconds_until_full(answer, rate=rate, capacity=capacity)),
+        }
+        if not answer.granted:
+            wait = max(1, int(answer.wait_seconds + 0.999))
+            raise RateLimitExceeded(wait, headers | {"Retry-After": str(wait)})
+        return headers
+
+    def idempotency_key(self, request: Request, request_id: str) -> str:
+        header = request.headers.get("Idempotency-Key", "").strip()
+        return header[:255] if header else request_id
+
+    def accepted(self, accepted: Accepted, location: str) -> Response:
+        headers = dict(self.rate_headers) | {"Location": location}
+        if accepted.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(accepted.body, status=accepted.status, headers=headers)
+
+
+class ExecutionUnitaryCreateApi(_TriggerApi):
+    input_serializer = UnitaryInputSerializer
+    endpoint = ExecutionKind.UNITARY
+
+    @extend_schema(
+        operation_id="executions_unitary_create",
+        summary="Trigger a transactional campaign for the recipients in the call",
+        parameters=[IDEMPOTENCY_KEY, *ACCEPTED_HEADERS],
+        request=UnitaryInputSerializer,
+        responses={202: UnitaryAcceptedSerializer, **TRIGGER_PROBLEMS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.serializer
+        assert isinstance(serializer, UnitaryInputSerializer)
+        call = serializer.to_call()
+        accepted = execution_accept_unitary(
+            actor=request_actor(request),
+            call=call,
+            fingerprint=body_hash(self.endpoint, request.data),
+            idempotency_key=self.idempotency_key(request, call.request_id),
+        )
+        return self.accepted(accepted, f"/api/v1/executions/{accepted.body['executionId']}")
+
+
+class ExecutionAudienceCreateApi(_TriggerApi):
+    input_serializer = AudienceInputSerializer
+    endpoint = ExecutionKind.AUDIENCE
+
+    @extend_schema(
+        operation_id="executions_audience_create",
+        summary="Trigger a marketing campaign for its audience, now or at schedule.executeAt",
+        parameters=[IDEMPOTENCY_KEY, *ACCEPTED_HEADERS],
+        request=AudienceInputSerializer,
+        responses={202: AudienceAcceptedSerializer, **TRIGGER_PROBLEMS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.serializer
+        assert isinstance(serializer, AudienceInputSerializer)
+        call = serializer.to_call()
+        accepted = execution_accept_audience(
+            actor=request_actor(request),
+            call=call,
+            fingerprint=body_hash(self.endpoint, request.data),
+            idempotency_key=self.idempotency_key(request, call.request_id),
+        )
+        if "scheduleId" in accepted.body:
+            location = f"/api/v1/executions/schedules/{accepted.body['scheduleId']}"
+        else:
+            location = f"/api/v1/executions/{accepted.body['executionId']}"
+        return self.accepted(accepted, location)
+
+
+def _uuid_or_404(value: str, message: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise exceptions.NotFound(message) from None
+
+
+EXECUTION_ID = OpenApiParameter("execution_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+SCHEDULE_ID = OpenApiParameter("schedule_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+class ExecutionDetailApi(APIView):
+    access = {"GET": READ_EXECUTIONS}
+
+    @extend_schema(
+        operation_id="executions_retrieve",
+        summary="An execution: status, counts by message status, and its recipients",
+        parameters=[EXECUTION_ID],
+        responses={200: ExecutionOutputSerializer, **problems(404)},
+    )
+    def get(self, request: Request, execution_id: str) -> Response:
+        message = str(_("No execution has the id “%s”.") % execution_id)
+        execution = execution_get_visible(
+            actor=request_actor(request), execution_id=_uuid_or_404(execution_id, message)
+        )
+        if execution is None:
+            raise exceptions.NotFound(message)
+        return Response(execution_data(execution))
+
+
+class ExecutionScheduleDetailApi(APIView):
+    access = {"GET": READ_EXECUTIONS, "DELETE": CANCEL_SCHEDULES}
+
+    def _schedule(self, request: Request, schedule_id: str) -> Any:
+        message = str(_("No scheduled execution has the id “%s”.") % schedule_id)
+        schedule = schedule_get_visible(
+            actor=request_actor(request), schedule_id=_uuid_or_404(schedule_id, message)
+        )
+        if schedule is None:
+            raise exceptions.NotFound(message)
+        return schedule
+
+    @extend_schema(
+        operation_id="executions_schedules_retrieve",
+        summary="A scheduled audience execution",
+        parameters=[SCHEDULE_ID],
+        responses={200: ScheduleOutputSerializer, **problems(404)},
+    )
+    def get(self, request: Request, schedule_id: str) -> Response:
+        return Response(schedule_data(self._schedule(request, schedule_id)))
+
+    @extend_schema(
+        operation_id="executions_schedules_cancel",
+        summary="Cancel a scheduled audience execution before it starts",
+        parameters=[SCHEDULE_ID],
+        responses={
+            200: ScheduleOutputSerializer,
+            **problems(
+                404, 409, descriptions={409: _("The execution has started or was cancelled.")}
+            ),
+        },
+    )
+    def delete(self, request: Request, schedule_id: str) -> Response:
+        schedule = execution_schedule_cancel(schedule=self._schedule(request, schedule_id))
+        return Response(schedule_data(schedule), status=status.HTTP_200_OK)

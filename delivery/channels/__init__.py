@@ -1,0 +1,1 @@
+"""One ``Transport`` per channel (email, SMS, push), chosen by ``transport_for``."""

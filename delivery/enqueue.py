@@ -1,0 +1,84 @@
+"""Asking workers to send: after the commit, and never making the caller wait on the broker.
+
+Accepted messages are already durable rows (``queued``); a publish that is lost
+(broker down, process killed between commit and publish) is made good by the
+sweeper (``delivery.services.sweeping``). So publishing is best effort: with
+``CLARION_ENQUEUE_IN_BACKGROUND`` (the default) a thread of the web process
+publishes, and the trigger response never waits on the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+
+from delivery.limits import SEND_BATCH_SIZE
+
+logger = logging.getLogger(__name__)
+
+# A broker that does not answer is not retried for long: the sweeper re-enqueues.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+
+_pending: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+_publisher: threading.Thread | None = None
+_publisher_lock = threading.Lock()
+
+
+def _publish(message_ids: list[str]) -> None:
+    from delivery.tasks import message_send_task  # tasks import the services that call us
+
+    try:
+        message_send_task.apply_async((message_ids,), retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception:
+        logger.warning(
+            "Could not publish a send task for %d messages; the sweeper will re-enqueue them",
+            len(message_ids),
+            exc_info=True,
+        )
+
+
+def _publisher_loop() -> None:
+    while True:
+        _publish(_pending.get())
+
+
+def _start_publisher() -> None:
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or not _publisher.is_alive():
+            _publisher = threading.Thread(
+                target=_publisher_loop, name="send-publisher", daemon=True
+            )
+            _publisher.start()
+
+
+def send_now(message_ids: Sequence[UUID | str]) -> None:
+    """Publish send tasks for ``message_ids`` in batches (from a worker: inline)."""
+    ids = [str(message_id) for message_id in message_ids]
+    for start in range(0, len(ids), SEND_BATCH_SIZE):
+        _publish(ids[start : start + SEND_BATCH_SIZE])
+
+
+def send_on_commit(message_ids: Sequence[UUID | str]) -> None:
+    """Once the current transaction commits, ask workers to send ``message_ids``."""
+    ids = [str(message_id) for message_id in message_ids]
+    batches = [
+        ids[start : start + SEND_BATCH_SIZE] for start in range(0, len(ids), SEND_BATCH_SIZE)
+    ]
+
+    def publish() -> None:
+        if settings.CLARION_ENQUEUE_IN_BACKGROUND:
+            _start_publisher()
+            for batch in batches:
+                _pending.put(batch)
+        else:
+            for batch in batches:
+                _publish(batch)
+
+    transaction.on_commit(publish, robust=True)

@@ -1,0 +1,1 @@
+"""Delivery services: accepting calls, sending, sweeping; every write of delivery goes here."""

@@ -1,0 +1,329 @@
+"""Audience executions: accepting the call, scheduling it, and fanning it out.
+
+``execution_accept_audience`` writes an execution (or, with ``executeAt`` in the
+future, an ``ExecutionSchedule``) in one transaction with the idempotency
+record; the fan-out runs in a worker. ``execution_fanout`` streams the audience
+with ``audience_iter_batches`` and writes one ``queued`` message per profile in
+bulk, batch by batch, publishing send tasks as it goes; memory holds one batch.
+It records the last profile written, so a fan-out whose worker died resumes
+where it stopped (a unique constraint keeps it from writing a message twice).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audiences.models import Audience, Identity, Profile, PushRegistration
+from audiences.selectors import audience_iter_batches
+from campaigns.models import Category
+from campaigns.versions import VersionSnapshot, version_snapshot_by_id
+from core.actors import Actor
+from core.errors import ClarionError, FieldError, invalid_input
+from core.formats import iso_datetime
+from delivery.addresses import profile_address
+from delivery.calls import AudienceCall
+from delivery.enqueue import send_now
+from delivery.limits import FANOUT_STALL
+from delivery.models import (
+    Execution,
+    ExecutionKind,
+    ExecutionSchedule,
+    ExecutionStatus,
+    Message,
+    MessageStatus,
+    RecipientType,
+)
+from delivery.services.executions import executions_refresh
+from delivery.services.idempotency import (
+    Response,
+    accept_once,
+    idempotency_owner,
+    idempotency_replay,
+)
+from delivery.services.triggers import CampaignNotLive, triggerable_version
+
+FANOUT_BATCH_SIZE = 1000  # profiles per batch: one bulk insert, a few MB at most
+
+
+@dataclass
+class ScheduleNotCancellable(ClarionError):
+    code: str = "schedule_not_cancellable"
+    status: int = 409
+
+
+def _audience_id(call: AudienceCall, snapshot: VersionSnapshot) -> UUID:
+    if call.audience_id is not None:
+        if not Audience.objects.filter(pk=call.audience_id).exists():
+            raise invalid_input(
+                [FieldError("/audience/id", _("No audience has the id %s.") % call.audience_id)],
+                code="unknown_audience",
+            )
+        return call.audience_id
+    if snapshot.audience.audience_id is None:
+        raise invalid_input(
+            [FieldError("/audience/id", _("The campaign has no audience; name one in the call."))],
+            code="no_audience",
+        )
+    return snapshot.audience.audience_id
+
+
+def _start_later(execution_id: UUID) -> None:
+    from delivery.tasks import execution_fanout_task  # tasks import these services
+
+    def publish() -> None:
+        try:
+            execution_fanout_task.delay(str(execution_id))
+        except Exception:  # the sweeper restarts fan-outs that never began
+            import logging
+
+            logging.getLogger(__name__).warning("Could not publish a fan-out", exc_info=True)
+
+    transaction.on_commit(publish, robust=True)
+
+
+def _execution_create(
+    *,
+    snapshot: VersionSnapshot,
+    audience_id: UUID,
+    actor: Actor,
+    request_id: str,
+    context: dict[str, Any],
+    execution_id: UUID,
+    schedule: ExecutionSchedule | None = None,
+) -> Execution:
+    execution = Execution.objects.create(
+        id=execution_id,
+        kind=ExecutionKind.AUDIENCE,
+        campaign_id=snapshot.campaign_id,
+        version_id=snapshot.version_id,
+        api_key=actor.api_key,
+        request_id=request_id,
+        context=context,
+        audience_id=audience_id,
+        schedule=schedule,
+        fanout_done=False,
+    )
+    _start_later(execution.pk)
+    return execution
+
+
+def execution_accept_audience(
+    *, actor: Actor, call: AudienceCall, fingerprint: str, idempotency_key: str
+) -> Response:
+    """Accept ``POST /api/v1/executions/audience``: 202 with an execution or a schedule id."""
+    owner = idempotency_owner(actor)
+    replay = idempotency_replay(
+        owner=owner, key=idempotency_key, fingerprint=fingerprint, at="/requestId"
+    )
+    if replay is not None:
+        return replay
+    now = timezone.now()
+    snapshot = triggerable_version(
+        campaign_id=call.campaign_id, actor=actor, category=Category.MARKETING, now=now
+    )
+    audience_id = _audience_id(call, snapshot)
+    new_id = uuid.uuid4()
+    body: dict[str, Any] = {"requestId": call.request_id, "campaignId": str(call.campaign_id)}
+    scheduled = call.execute_at is not None and call.execute_at > now
+    if scheduled:
+        body |= {
+            "scheduleId": str(new_id),
+            "status": ExecutionSchedule.Status.SCHEDULED.value,
+            "executeAt": iso_datetime(call.execute_at),
+        }
+    else:
+        body |= {"executionId": str(new_id), "status": ExecutionStatus.QUEUED.value}
+    body["createdAt"] = iso_datetime(now)
+
+    def write() -> None:
+        if scheduled:
+            assert call.execute_at is not None
+            ExecutionSchedule.objects.create(
+                id=new_id,
+                campaign_id=snapshot.campaign_id,
+                api_key=actor.api_key,
+                request_id=call.request_id,
+                audience_id=audience_id,
+                context=dict(call.context),
+                execute_at=call.execute_at,
+            )
+        else:
+            _execution_create(
+                snapshot=snapshot,
+                audience_id=audience_id,
+                actor=actor,
+                request_id=call.request_id,
+                context=dict(call.context),
+                execution_id=new_id,
+            )
+
+    return accept_once(
+        owner=owner,
+        key=idempotency_key,
+        endpoint=ExecutionKind.AUDIENCE,
+        fingerprint=fingerprint,
+        at="/requestId",
+        response=Response(202, body),
+        write=write,
+    )
+
+
+def execution_schedule_cancel(*, schedule: ExecutionSchedule) -> ExecutionSchedule:
+    """Cancel a schedule that has not started; 409 once it has started or ended."""
+    cancelled = ExecutionSchedule.objects.filter(
+        pk=schedule.pk, status=ExecutionSchedule.Status.SCHEDULED
+    ).update(status=ExecutionSchedule.Status.CANCELLED, updated_at=timezone.now())
+    schedule.refresh_from_db()
+    if not cancelled:
+        raise ScheduleNotCancellable(
+            message=_("The schedule is %s; only a scheduled execution can be cancelled.")
+            % schedule.get_status_display()
+        )
+    return schedule
+
+
+def execution_schedules_start(*, now: datetime | None = None) -> int:
+    """Start every schedule whose time has come; returns how many started.
+
+    The campaign must still be live: a schedule of a campaign stopped meanwhile
+    fails with the reason. Each schedule is claimed by a conditional update, so two
+    sweeps never start one twice.
+    """
+    now = now or timezone.now()
+    started = 0
+    due = ExecutionSchedule.objects.filter(
+        status=ExecutionSchedule.Status.SCHEDULED, execute_at__lte=now
+    ).select_related("api_key")
+    for schedule in due[:100]:
+        with transaction.atomic():
+            claimed = ExecutionSchedule.objects.filter(
+                pk=schedule.pk, status=ExecutionSchedule.Status.SCHEDULED
+            ).update(status=ExecutionSchedule.Status.STARTED, updated_at=now)
+            if not claimed:
+                continue
+            actor = Actor(api_key=schedule.api_key)
+            try:
+                snapshot = triggerable_version(
+                    campaign_id=schedule.campaign_id,
+                    actor=Actor() if schedule.api_key is None else actor,
+                    category=Category.MARKETING,
+                    now=now,
+                )
+                if schedule.audience_id is None:
+                    raise CampaignNotLive(message=_("The audience of this schedule was deleted."))
+            except ClarionError as error:
+                ExecutionSchedule.objects.filter(pk=schedule.pk).update(
+                    status=ExecutionSchedule.Status.FAILED, error=error.message
+                )
+                continue
+            _execution_create(
+                snapshot=snapshot,
+                audience_id=schedule.audience_id,
+                actor=actor,
+                request_id=schedule.request_id,
+                context=schedule.context,
+                execution_id=uuid.uuid4(),
+                schedule=schedule,
+            )
+            started += 1
+    return started
+
+
+def _user_ids(profiles: list[Profile], namespace: str) -> dict[Any, str]:
+    identities = Identity.objects.filter(
+        profile__in=[p.pk for p in profiles], namespace__code=namespace
+    ).values_list("profile_id", "value")
+    return dict(identities)
+
+
+def _registrations(profiles: list[Profile]) -> dict[Any, list[PushRegistration]]:
+    found: dict[Any, list[PushRegistration]] = defaultdict(list)
+    for registration in PushRegistration.objects.filter(
+        profile__in=[p.pk for p in profiles]
+    ).order_by("-last_seen_at", "-created_at"):
+        found[registration.profile_id].append(registration)
+    return found
+
+
+def _fanout_batch(execution: Execution, snapshot: VersionSnapshot, profiles: list[Profile]) -> None:
+    user_ids = _user_ids(profiles, snapshot.audience.identity_namespace)
+    registrations = _registrations(profiles) if snapshot.channel == "push" else {}
+    app_id = str(snapshot.channel_settings.get("appId") or "")
+    now = timezone.now()
+    messages = []
+    for profile in profiles:
+        address = profile_address(
+            snapshot.channel, profile, registrations.get(profile.pk, []), app_id
+        )
+        messages.append(
+            Message(
+                execution=execution,
+                campaign_id=snapshot.campaign_id,
+                version_id=snapshot.version_id,
+                channel=snapshot.channel,
+                recipient_type=RecipientType.AEP,
+                namespace=snapshot.audience.identity_namespace,
+                user_id=user_ids.get(profile.pk, ""),
+                profile=profile,
+                address=address.value if address else "",
+                push_info=address.push_info if address else None,
+                enqueued_at=now,
+            )
+        )
+    with transaction.atomic():
+        Message.objects.bulk_create(messages, ignore_conflicts=True)
+        Execution.objects.filter(pk=execution.pk).update(
+            fanout_cursor=profiles[-1].pk, heartbeat_at=now
+        )
+    # Ids as stored: after a resumed fan-out some rows were written by the first run.
+    ids = list(
+        Message.objects.filter(
+            execution=execution, profile__in=[p.pk for p in profiles], status=MessageStatus.QUEUED
+        ).values_list("id", flat=True)
+    )
+    send_now(ids)
+
+
+def execution_fanout(*, execution_id: UUID) -> bool:
+    """Write and enqueue the messages of an audience execution; False when another
+    worker holds it (its heartbeat is fresh) or it is done already."""
+    now = timezone.now()
+    claimed = (
+        Execution.objects.filter(pk=execution_id, fanout_done=False)
+        .filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - FANOUT_STALL))
+        .update(heartbeat_at=now)
+    )
+    if not claimed:
+        return False
+    execution = Execution.objects.select_related("audience").get(pk=execution_id)
+    Execution.objects.filter(pk=execution_id, status=ExecutionStatus.QUEUED).update(
+        status=ExecutionStatus.IN_PROGRESS, started_at=now
+    )
+    try:
+        snapshot = version_snapshot_by_id(execution.version_id)
+    except ClarionError as error:
+        Execution.objects.filter(pk=execution_id).update(
+            fanout_done=True, status=ExecutionStatus.FAILED, error=error.message, finished_at=now
+        )
+        return True
+    if execution.audience is not None:
+        for profiles in audience_iter_batches(
+            execution.audience, FANOUT_BATCH_SIZE, after=execution.fanout_cursor
+        ):
+            _fanout_batch(execution, snapshot, profiles)
+    targeted = Message.objects.filter(execution_id=execution_id).count()
+    Execution.objects.filter(pk=execution_id).update(
+        fanout_done=True, targeted_count=targeted, heartbeat_at=timezone.now()
+    )
+    executions_refresh(execution_ids=[execution_id])
+    return True

@@ -1,0 +1,73 @@
+"""An execution's status and counts, from its messages.
+
+An execution is ``queued`` until a worker claims its first message, then
+``in_progress``; once every message is final (and, for an audience, every
+message is written) it ends ``succeeded`` (nothing failed), ``failed`` (every
+message that could be sent failed) or ``partially_failed``, with its counts
+stored. While it runs, counts are read from the messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Count
+from django.utils import timezone
+
+from delivery.models import (
+    EXECUTION_FINAL,
+    Execution,
+    ExecutionStatus,
+    Message,
+    MessageStatus,
+)
+
+UNFINISHED = (MessageStatus.QUEUED, MessageStatus.SENDING)
+
+
+def execution_counts(execution: Execution) -> dict[str, int]:
+    """Messages by status (every status present, zeros included)."""
+    if execution.status in EXECUTION_FINAL and execution.counts:
+        return {status: int(execution.counts.get(status, 0)) for status in MessageStatus.values}
+    rows = (
+        Message.objects.filter(execution_id=execution.pk)
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    found = {row["status"]: row["n"] for row in rows}
+    return {status: int(found.get(status, 0)) for status in MessageStatus.values}
+
+
+def _final_status(counts: dict[str, Any]) -> str:
+    failed = counts.get(MessageStatus.FAILED, 0)
+    sent = counts.get(MessageStatus.SENT, 0)
+    if failed and not sent:
+        return ExecutionStatus.FAILED
+    if failed:
+        return ExecutionStatus.PARTIALLY_FAILED
+    return ExecutionStatus.SUCCEEDED
+
+
+def executions_refresh(*, execution_ids: Iterable[UUID], started: bool = False) -> None:
+    """Move executions along: ``in_progress`` when work starts, final when it is done."""
+    ids = list(execution_ids)
+    if not ids:
+        return
+    now = timezone.now()
+    if started:
+        Execution.objects.filter(pk__in=ids, status=ExecutionStatus.QUEUED).update(
+            status=ExecutionStatus.IN_PROGRESS, started_at=now
+        )
+        return
+    for execution in Execution.objects.filter(pk__in=ids, fanout_done=True).exclude(
+        status__in=EXECUTION_FINAL
+    ):
+        if Message.objects.filter(execution_id=execution.pk, status__in=UNFINISHED).exists():
+            continue
+        counts = execution_counts(execution)
+        Execution.objects.filter(pk=execution.pk).exclude(status__in=EXECUTION_FINAL).update(
+            status=_final_status(counts), counts=counts, finished_at=now
+        )

@@ -1,0 +1,64 @@
+"""The sweeper: what makes a 202 a promise when a process or the broker dies.
+
+Every accepted message is a ``queued`` row before the 202 leaves. The sweeper
+(beat, every ``CLARION_SWEEP_INTERVAL_SECONDS``) re-enqueues messages whose send
+task should have run a grace period ago (a publish lost with the broker or the
+web process), gives back messages held in ``sending`` past their lease (a worker
+killed mid-batch), restarts audience fan-outs whose worker stopped reporting,
+and starts scheduled executions whose time has come. Re-enqueueing is safe: a
+send task claims before it sends, so a message is sent once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from delivery.enqueue import send_now
+from delivery.limits import FANOUT_STALL, SWEEP_MAX_MESSAGES
+from delivery.models import Execution, Message, MessageStatus
+from delivery.services.audience import execution_schedules_start
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=settings.CLARION_SWEEP_GRACE_SECONDS)
+
+
+def delivery_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """One sweep; returns what it did, by kind."""
+    from delivery.tasks import execution_fanout_task  # the task module imports this one
+
+    now = now or timezone.now()
+    reclaimed = Message.objects.filter(
+        status=MessageStatus.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.CLARION_CLAIM_LEASE_SECONDS),
+    ).update(status=MessageStatus.QUEUED, claim_token=None, claimed_at=None, enqueued_at=None)
+    late = list(
+        Message.objects.filter(status=MessageStatus.QUEUED)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - _grace()))
+        .order_by("enqueued_at")
+        .values_list("id", flat=True)[:SWEEP_MAX_MESSAGES]
+    )
+    if late:
+        Message.objects.filter(pk__in=late, status=MessageStatus.QUEUED).update(enqueued_at=now)
+        send_now(late)
+    stalled = list(
+        Execution.objects.filter(fanout_done=False)
+        .filter(
+            Q(heartbeat_at__isnull=True, created_at__lt=now - _grace())
+            | Q(heartbeat_at__lt=now - FANOUT_STALL)
+        )
+        .values_list("id", flat=True)
+    )
+    for execution_id in stalled:
+        execution_fanout_task.delay(str(execution_id))
+    started = execution_schedules_start(now=now)
+    return {
+        "reclaimed": reclaimed,
+        "reenqueued": len(late),
+        "fanouts_restarted": len(stalled),
+        "schedules_started": started,
+    }

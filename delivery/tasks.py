@@ -1,0 +1,47 @@
+"""Celery tasks of delivery: thin, idempotent, each calling one service.
+
+Send and fan-out tasks are ``acks_late``: a task whose worker dies is delivered
+again (Redis, after the visibility timeout) and, being idempotent (claims,
+resumable fan-out), does its work once. The sweeper covers what the broker loses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from celery import shared_task
+from celery.signals import worker_process_shutdown
+
+from delivery.channels.registry import transports_close
+from delivery.services.audience import execution_fanout
+from delivery.services.idempotency import idempotency_prune
+from delivery.services.sending import message_send_batch
+from delivery.services.sweeping import delivery_sweep
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def message_send_task(message_ids: list[str]) -> dict[str, int]:
+    outcome = message_send_batch(message_ids=message_ids)
+    return {"sent": outcome.sent, "failed": outcome.failed, "excluded": outcome.excluded}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def execution_fanout_task(execution_id: str) -> bool:
+    return execution_fanout(execution_id=UUID(execution_id))
+
+
+@shared_task(ignore_result=True)
+def delivery_sweep_task() -> dict[str, int]:
+    return delivery_sweep()
+
+
+@shared_task(ignore_result=True)
+def idempotency_prune_task() -> int:
+    return idempotency_prune()
+
+
+@worker_process_shutdown.connect
+def _close_transports(**_kwargs: Any) -> None:
+    """A worker process that stops closes its SMTP connection politely (QUIT)."""
+    transports_close()
