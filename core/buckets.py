@@ -11,6 +11,7 @@ in the process, which is what a one-machine ``make run`` needs.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -19,6 +20,12 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# A Redis that does not answer must not hang a request or a sender forever.
+REDIS_TIMEOUT_SECONDS = 2.0
 
 # KEYS[1] bucket; ARGV: rate per second, capacity, tokens wanted, mode (1 = reserve:
 # always book, possibly into debt; 0 = take only when available).
@@ -68,7 +75,11 @@ class BucketAnswer:
 def _script() -> Any:
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
     return client.register_script(_LUA)
 
 
@@ -116,8 +127,14 @@ def bucket_reserve(key: str, *, rate: float, count: int) -> float:
 
     The bucket starts empty and holds at most one token, so slots are spaced
     evenly: ``count`` messages at ``rate`` take ``count / rate`` seconds, whoever sends them.
+    When Redis does not answer, the process's own bucket books the slots: the rate
+    then holds per process instead of across workers, and sending goes on.
     """
-    return _step(key, rate, 1, count, reserve=True).wait_seconds
+    try:
+        return _step(key, rate, 1, count, reserve=True).wait_seconds
+    except RedisError:
+        logger.warning("Redis did not answer; throttling %s in this process only", key)
+        return _local_step(key, rate, 1, count, reserve=True).wait_seconds
 
 
 def bucket_reset_local() -> None:
