@@ -6,7 +6,8 @@ what arrives is what a trigger call would send (renderer, channel settings,
 transport) and the attempt is recorded. Unlike a trigger call it ignores the
 campaign's category and schedule (a marketer tests before the window opens) and
 skips the marketing consent check (the address was typed by a user who may
-trigger the campaign); hard bounces and complaints still block it.
+trigger the campaign); hard bounces and complaints still block it. Each test is
+in the campaign's audit log, with who sent it and to which address.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audiences.identities import IdentityValueError
+from campaigns.audit import audit_record
 from campaigns.models import Campaign
 from campaigns.triggering import version_label_ids
 from campaigns.versions import version_snapshot_by_id
@@ -113,6 +115,13 @@ def campaign_send_test(
             push_info=push_info,
             recipient_profile=dict(profile or {}),
             enqueued_at=now,
+        )
+        # Who sent what where: a test can go to any address, so it is on the record.
+        audit_record(
+            campaign=campaign,
+            action="send_test",
+            actor=actor,
+            detail={"messageId": str(message.pk), "channel": message.channel, "to": normalized},
         )
     # Inline, not through the broker: the user waits for one message and sees its outcome.
     message_send_batch(message_ids=[str(message.pk)])

@@ -13,7 +13,7 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from audiences.models import Audience, IdentityNamespace
-from campaigns.models import Campaign
+from campaigns.models import AuditEvent, Campaign
 from delivery.models import Execution, Message, MessageAttempt
 from tests.delivery.admin_helpers import staff_with
 from tests.factories import CampaignFactory, SmsConfigurationFactory
@@ -71,6 +71,13 @@ def test_a_test_is_sent_to_the_typed_address_and_recorded_as_a_test(
     assert message.execution.status == "succeeded"
     assert message.version_id == campaign.live_version_id
     assert [a.outcome for a in MessageAttempt.objects.filter(message=message)] == ["sent"]
+    event = AuditEvent.objects.get(campaign=campaign, action="send_test")
+    assert event.actor is not None and event.actor.username == "admin"
+    assert event.detail == {
+        "messageId": str(message.pk),
+        "channel": "email",
+        "to": "ana@example.com",
+    }
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ana@example.com"]
     assert mail.outbox[0].subject == "Thanks Ana"
@@ -94,6 +101,7 @@ def test_a_bad_address_is_explained_at_the_field_and_nothing_is_sent(
     assert response.context["result"] is None
     assert Execution.objects.count() == 0
     assert Message.objects.count() == 0
+    assert not AuditEvent.objects.filter(action="send_test").exists()
     assert mail.outbox == []
 
 
