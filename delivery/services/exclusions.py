@@ -32,6 +32,16 @@ class Reason:
     TRANSPORT_EXCEPTION = "transport_exception"
 
 
+def _marketing(message: Message, snapshots: Mapping[UUID, VersionSnapshot]) -> bool:
+    """Whether marketing rules (consent, every suppression) apply to ``message``.
+
+    A test send (``Execution.is_test``) goes to the address its user typed, so it
+    follows the transactional rules: only hard bounces and complaints block it.
+    """
+    is_test = message.execution.is_test  # read with the claimed messages
+    return snapshots[message.version_id].category == Category.MARKETING and not is_test
+
+
 def _suppressions(messages: Sequence[Message]) -> dict[tuple[str, str], str]:
     by_channel: dict[str, set[str]] = defaultdict(set)
     for message in messages:
@@ -59,7 +69,7 @@ def messages_excluded(
     ``hard_bounce``...). At most two queries for the whole batch (suppressions,
     then consents). ``snapshots`` holds the version of every message.
     """
-    marketing = {m.pk for m in messages if snapshots[m.version_id].category == Category.MARKETING}
+    marketing = {m.pk for m in messages if _marketing(m, snapshots)}
     suppressed = _suppressions(messages)
     profiles = {m.profile_id for m in messages if m.pk in marketing and m.profile_id is not None}
     opted_in: set[tuple[Any, str]] = set()

@@ -91,7 +91,7 @@ def _claim(message_ids: Sequence[str], token: UUID, now: datetime) -> list[Messa
         Message.objects.filter(pk__in=ids, claim_token=token)
         .order_by("accepted_at", "position")  # in the order they were accepted
         .select_related("profile")
-        .prefetch_related(Prefetch("execution", Execution.objects.only("id", "context")))
+        .prefetch_related(Prefetch("execution", Execution.objects.only("id", "context", "is_test")))
     )
 
 
