@@ -22,7 +22,7 @@ from django.db.models import CharField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from delivery.models import Message, MessageAttempt
+from delivery.models import Message, MessageAttempt, MessageStatus
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ _OUTCOME_FIELDS = (
     "locale",
     "warnings",
     "next_attempt_at",
-    "enqueued_at",
+    "enqueued_at",  # retries only
 )
 
 
@@ -69,6 +69,10 @@ def messages_record(
     provider_ids: dict[UUID, str] = {}
     for message in messages:
         values = {name: getattr(message, name) for name in _OUTCOME_FIELDS}
+        if message.status != MessageStatus.QUEUED:
+            # Only a retry moves the enqueue time; leaving it keeps messages of
+            # different calls in one group.
+            del values["enqueued_at"]
         key = json.dumps(values, sort_keys=True, cls=DjangoJSONEncoder)
         groups.setdefault(key, (values, []))[1].append(message.pk)
         if message.provider_message_id:

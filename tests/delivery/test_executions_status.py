@@ -69,6 +69,7 @@ def test_a_unitary_execution_goes_queued_in_progress_succeeded(live_campaign, mo
     assert execution.status == "succeeded"
     assert execution.counts == ZERO | {"sent": 2}
     assert execution.targeted_count == 2
+    assert execution.started_at is not None and execution.finished_at is not None
     assert before <= execution.started_at <= execution.finished_at <= timezone.now()
 
 
@@ -157,7 +158,7 @@ def test_an_audience_execution_finishes_only_after_its_fan_out(
 ) -> None:
     # given an audience of three written two at a time, and a fan-out stopped after its
     # first batch (its worker died)
-    transport = use_fake_transport(monkeypatch)
+    use_fake_transport(monkeypatch)
     people = [person(f"p{n}@example.com", consent={"email": "opted_in"}) for n in range(3)]
     campaign = live_campaign(category="marketing", audience=static_audience("A", people))
     execution = accept_audience(campaign)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -62,6 +61,7 @@ def test_a_transient_error_requeues_the_message_and_schedules_a_retry(
     assert (message.status, message.attempts, message.reason) == ("queued", 1, "smtp_421")
     assert message.reason_detail == "421 Service not available, try later"
     assert message.claim_token is None
+    assert message.next_attempt_at is not None
     assert message.next_attempt_at == message.enqueued_at
     wait = (message.next_attempt_at - before).total_seconds()
     assert 24 <= wait <= 36.5

@@ -156,6 +156,36 @@ def test_a_batch_costs_the_same_queries_for_1_and_for_50_messages(
     assert Message.objects.filter(status="sent").count() == 51
 
 
+def test_a_message_taken_back_meanwhile_is_left_to_its_new_sender(
+    live_campaign, monkeypatch
+) -> None:
+    # given a batch of two, and while the provider has them, the sweeper gives one
+    # back and another worker claims it (this worker had stalled past the lease)
+    transport = use_fake_transport(monkeypatch)
+    campaign = live_campaign(create_new_profiles=True)
+    mine, taken = accept_unitary(campaign, recipient("a@example.com"), recipient("b@example.com"))
+    other_worker = uuid.uuid4()
+    send_many = transport.send_many
+
+    def stalled_send_many(outgoing: Any) -> Any:
+        Message.objects.filter(pk=taken.pk).update(claim_token=other_worker)
+        return send_many(outgoing)
+
+    monkeypatch.setattr(transport, "send_many", stalled_send_many)
+
+    # when this worker records its outcomes
+    message_send_batch(message_ids=ids([mine, taken]))
+
+    # then only its own message is written; the other stays with its new sender
+    mine, taken = _fresh([mine, taken])
+    assert (mine.status, mine.claim_token, mine.provider_message_id) == ("sent", None, "fake-1")
+    assert (taken.status, taken.claim_token, taken.provider_message_id) == (
+        "sending",
+        other_worker,
+        "",
+    )
+
+
 # --- Rendering --------------------------------------------------------------------
 
 
@@ -289,6 +319,7 @@ def test_profile_and_context_are_deep_merged_and_the_recipient_wins(
     }
     # and the stored profile was not changed by the call's profile
     message.refresh_from_db()
+    assert message.profile is not None
     assert message.profile.attributes["person"]["name"]["firstName"] == "Ana"
 
 

@@ -51,9 +51,7 @@ def _enqueued(messages: list[Message], seconds_ago: float) -> None:
     Message.objects.filter(pk__in=ids(messages)).update(enqueued_at=at)
 
 
-def test_a_queued_message_older_than_the_grace_is_published_again(
-    live_campaign, published
-) -> None:
+def test_a_queued_message_older_than_the_grace_is_published_again(live_campaign, published) -> None:
     # given a message whose publish was lost 3 minutes ago, and one published just now
     campaign = live_campaign(create_new_profiles=True)
     lost, fresh = accept_unitary(campaign, recipient("lost@example.com"), recipient("new@x.com"))
@@ -70,6 +68,7 @@ def test_a_queued_message_older_than_the_grace_is_published_again(
     lost.refresh_from_db()
     fresh.refresh_from_db()
     assert lost.enqueued_at == now
+    assert fresh.enqueued_at is not None
     assert (now - fresh.enqueued_at).total_seconds() == pytest.approx(GRACE - 60, abs=5)
     assert (lost.status, fresh.status) == ("queued", "queued")
 
@@ -145,10 +144,12 @@ def test_a_message_waiting_for_its_retry_is_left_alone(live_campaign, published,
     [message] = accept_unitary(campaign, recipient("ana@example.com"))
     message_send_batch(message_ids=[str(message.pk)])
     message.refresh_from_db()
+    due = message.next_attempt_at
+    assert due is not None
 
     # when sweeps run before and after the retry task should have come
-    soon = delivery_sweep(now=message.next_attempt_at + timedelta(seconds=GRACE - 1))
-    late = delivery_sweep(now=message.next_attempt_at + timedelta(seconds=GRACE + 1))
+    soon = delivery_sweep(now=due + timedelta(seconds=GRACE - 1))
+    late = delivery_sweep(now=due + timedelta(seconds=GRACE + 1))
 
     # then it is published again only once the retry task is overdue by the grace
     assert soon == NOTHING
