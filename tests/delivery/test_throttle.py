@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import os
 import threading
 import time
@@ -245,3 +247,33 @@ def test_a_throttled_batch_longer_than_the_lease_keeps_its_claim(
     assert len(list(sms_outbox.glob("*.json"))) == 30
     assert Message.objects.filter(status="sent", attempts=1).count() == 30
     assert Execution.objects.get().status == "succeeded"
+
+
+def _reserve_in_child(key: str, start: Any, results: Any) -> None:
+    start.wait(timeout=10)
+    time.sleep(bucket_reserve(key, rate=100, count=50))
+    results.put(time.time())
+
+
+def test_without_redis_the_throttle_is_shared_by_the_processes_of_one_machine(settings) -> None:
+    """make run's worker has several processes: each books its slots in one file bucket."""
+    settings.REDIS_URL = ""
+    key = "throttle:shared-by-processes"
+    context = multiprocessing.get_context("fork")
+    results, start = context.Queue(), context.Event()
+    children = [
+        context.Process(target=_reserve_in_child, args=(key, start, results)) for _ in range(3)
+    ]
+
+    for child in children:
+        child.start()
+    start.set()
+    for child in children:
+        child.join(timeout=10)
+    ready_at = sorted(results.get(timeout=5) for _ in children)
+
+    # Three processes booking 50 slots each at 100/s queue behind each other: each may go
+    # 0.5 s after the one before (per process buckets would let all three go at once).
+    gaps = [later - earlier for earlier, later in itertools.pairwise(ready_at)]
+    assert gaps == pytest.approx([0.5, 0.5], abs=0.05)
+    assert all(child.exitcode == 0 for child in children)
