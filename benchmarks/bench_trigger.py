@@ -16,7 +16,8 @@ and `wrk` on the machine. In one invocation it:
    the bare JSON view (benchmarks/settings_bench.py, urls_bench.py); and a Celery
    worker on the Redis broker whose EMAIL_URL is the sink;
 3. end to end: a paced generator (benchmarks/trigger_paced.py) sends --e2e-rate calls
-   per second for --e2e-duration seconds; for each accepted call, the time from
+   per second (each rate given, lowest first, after the previous one's messages have
+   all arrived) for --e2e-duration seconds; for each accepted call, the time from
    sending it to the sink receiving its message (same machine clock);
 4. stops the worker, then alternates --runs wrk runs of --duration seconds against the
    bare view (the ceiling) and against POST /api/v1/executions/unitary
@@ -32,6 +33,7 @@ and `wrk` on the machine. In one invocation it:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -43,6 +45,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,7 +54,14 @@ from urllib.parse import urlsplit, urlunsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.trigger_report import percentile, report, summary
-from benchmarks.trigger_stack import Stack, cpu_seconds, http_wait, port_free, port_wait
+from benchmarks.trigger_stack import (
+    CpuMeter,
+    Stack,
+    cpu_by_process,
+    http_wait,
+    port_free,
+    port_wait,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench-trigger"
@@ -79,15 +89,27 @@ def options_parse() -> argparse.Namespace:
     add("--runs", type=int, default=3, help="wrk runs per endpoint (median, min, max).")
     add("--connections", type=int, default=16, help="wrk connections.")
     add("--wrk-threads", type=int, default=2)
-    add("--workers", type=int, default=4, help="gunicorn worker processes.")
-    add("--worker-class", choices=["sync", "gthread"], default="sync")
+    # gthread, 2 processes x 4 threads: the best of the four set-ups tried (docs/performance.md).
+    add("--workers", type=int, default=2, help="gunicorn worker processes.")
+    add("--worker-class", choices=["sync", "gthread"], default="gthread")
     add("--threads", type=int, default=4, help="Threads per gunicorn worker (gthread).")
     add("--concurrency", type=int, default=2, help="Celery worker processes.")
     add("--profiles", type=int, default=10_000, help="Known profiles seeded.")
-    add("--e2e-rate", type=float, default=100.0, help="Calls per second, end to end.")
+    add(
+        "--e2e-rate",
+        type=float,
+        nargs="+",
+        default=[100.0],
+        help="Calls per second, end to end; several rates run one after the other.",
+    )
     add("--e2e-duration", type=float, default=20.0, help="Seconds of paced calls (0: skip).")
-    add("--e2e-wait", type=float, default=60.0, help="Longest wait for the last arrivals.")
+    add("--e2e-wait", type=float, default=120.0, help="Longest wait for the last arrivals.")
     add("--drain-seconds", type=float, default=20.0, help="Worker send rate window (0: skip).")
+    add(
+        "--settings",
+        default="benchmarks.settings_bench",
+        help="Settings module of the web and worker processes (to measure a variant).",
+    )
     return parser.parse_args()  # fmt: skip
 
 
@@ -95,8 +117,8 @@ def environment(options: argparse.Namespace) -> dict[str, str]:
     """What every child sees: production settings against the benchmark's services."""
     return {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings_bench",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "DJANGO_SETTINGS_MODULE": options.settings,
         "SECRET_KEY": secrets.token_urlsafe(48),
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no TLS proxy in front
@@ -150,20 +172,19 @@ def arrivals_read(path: Path) -> tuple[dict[str, float], int]:
     return first, repeated
 
 
-Meters = dict[str, Callable[[], float]]
+Meters = dict[str, Callable[[], dict[int, float]]]
 
 
 def meters_for(options: argparse.Namespace, web_group: int) -> Meters:
-    """CPU seconds used so far by each party, read from /proc (Linux): the gunicorn
-    workers, the PostgreSQL backends serving the benchmark's database, the Redis server
-    (shared with anything else on the machine that uses it) and wrk (our waited children)."""
+    """The processes whose CPU time is measured, by party: the gunicorn workers, the
+    PostgreSQL backends serving the benchmark's database, and the Redis server (shared
+    with anything else on the machine that uses it). wrk is measured as our child."""
     parts = urlsplit(options.database_url)
     backends = f" {parts.username or 'postgres'} {parts.path.lstrip('/')} "
     return {
-        "web": lambda: cpu_seconds(group=web_group),
-        "postgresql": lambda: cpu_seconds(cmdline=backends),
-        "redis": lambda: cpu_seconds(cmdline="redis-server "),
-        "wrk": lambda: sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]),
+        "web": lambda: cpu_by_process(group=web_group),
+        "postgresql": lambda: cpu_by_process(cmdline=backends),
+        "redis": lambda: cpu_by_process(cmdline="redis-server "),
     }
 
 
@@ -172,9 +193,13 @@ def wrk_run(
 ) -> dict[str, Any]:
     command = ["wrk", "-t", str(options.wrk_threads), "-c", str(options.connections)]
     command += ["-d", f"{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--", *lua_args]
-    before = {name: meter() for name, meter in meters.items()}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
-    used = {name: meter() - before[name] for name, meter in meters.items()}
+    wrk_before = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+    with contextlib.ExitStack() as stack:
+        cpu = {name: stack.enter_context(CpuMeter(select)) for name, select in meters.items()}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    used = {name: meter.seconds for name, meter in cpu.items()}
+    used["wrk"] = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]) - wrk_before
+    done.check_returncode()
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
     raw = json.loads(line.removeprefix("BENCH "))
     seconds_run = raw["duration_us"] / 1e6
@@ -222,12 +247,17 @@ def smoke(url: str, seed: dict[str, Any], sink: Path, timeout: float) -> None:
 
 
 def end_to_end(
-    options: argparse.Namespace, url: str, seed: dict[str, Any], sink: Path, stack: Stack
+    options: argparse.Namespace,
+    rate: float,
+    url: str,
+    seed: dict[str, Any],
+    sink: Path,
+    stack: Stack,
 ) -> dict[str, Any]:
     out = WORK / "paced.json"
     command = [PYTHON, str(ROOT / "benchmarks" / "trigger_paced.py"), "--url", url]
     command += ["--campaign", seed["campaignId"], "--key", seed["apiKey"], "--out", str(out)]
-    command += ["--rate", str(options.e2e_rate), "--duration", str(options.e2e_duration)]
+    command += ["--rate", str(rate), "--duration", str(options.e2e_duration)]
     command += ["--profiles", str(seed["profiles"]), "--tag", f"paced-{secrets.token_hex(4)}"]
     subprocess.run(command, check=True, timeout=options.e2e_duration + 120, cwd=ROOT)
     calls = json.loads(out.read_text())["calls"]
@@ -243,12 +273,13 @@ def end_to_end(
     latencies = [arrived[m] - call[1] for m, call in accepted.items() if m in arrived]
     answers = [call[2] for call in accepted.values()]
     result: dict[str, Any] = {
-        "rate": options.e2e_rate,
+        "rate": rate,
         "seconds": options.e2e_duration,
         "calls": len(calls),
         "accepted": len(accepted),
         "arrived": len(latencies),
         "arrived_twice": repeated,
+        "statuses": dict(Counter(str(call[3]) for call in calls)),
         "most_late_send_ms": round(max(call[4] for call in calls) * 1000, 1),
     }
     if latencies:
@@ -343,7 +374,10 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
 
         start_worker()
         smoke(url, seed, sink, timeout=60)
-        e2e = end_to_end(options, url, seed, sink, stack) if options.e2e_duration else {}
+        e2e = [
+            end_to_end(options, rate, url, seed, sink, stack)
+            for rate in (sorted(options.e2e_rate) if options.e2e_duration else [])
+        ]
         stack.stop("celery")  # the accept runs measure the web tier alone
 
         def lua_args(tag: str) -> list[str]:
@@ -376,6 +410,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             "run_seconds": options.duration,
             "runs": options.runs,
             "celery_processes": options.concurrency,
+            "settings": options.settings,
             "profiles": seed["profiles"],
         },
         "ceiling": ceiling,

@@ -56,15 +56,21 @@ def _sender(
         late = time.monotonic() - due
         sent = time.time()
         message_id, status = None, 0
-        try:
-            connection.request("POST", "/api/v1/executions/unitary", body, headers)
-            response = connection.getresponse()
-            data = response.read()
+        # An idle keep-alive connection may have been closed by the server (gunicorn's
+        # keep-alive is 2 s): one more try on a new connection, with the same requestId,
+        # as any client would (the call is idempotent).
+        for _attempt in range(2):
+            try:
+                connection.request("POST", "/api/v1/executions/unitary", body, headers)
+                response = connection.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException):
+                connection.close()  # the next request opens a new connection
+                continue
             status = response.status
             if status == 202:
                 message_id = json.loads(data)["recipients"][0]["messageId"]
-        except (OSError, http.client.HTTPException):
-            connection.close()  # the next request opens a new connection
+            break
         out.append([message_id, sent, time.time() - sent, status, late])
 
 

@@ -14,9 +14,10 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -63,12 +64,12 @@ def _stat(pid_dir: Path) -> list[str] | None:
     return text[text.rindex(")") + 2 :].split()  # fields after "pid (name)"
 
 
-def cpu_seconds(*, group: int | None = None, cmdline: str | None = None) -> float:
-    """CPU seconds (user + system) used so far by the processes of process group ``group``,
-    or by those whose command line contains ``cmdline`` (PostgreSQL shows a backend as
-    "postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE"). Linux only: elsewhere 0."""
+def cpu_by_process(*, group: int | None = None, cmdline: str | None = None) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each process of process group ``group``,
+    or of those whose command line contains ``cmdline`` (PostgreSQL shows a backend as
+    "postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE"). Linux only: elsewhere empty."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    found: dict[int, float] = {}
     for pid_dir in PROC.glob("[0-9]*"):
         fields = _stat(pid_dir)
         if fields is None:
@@ -82,8 +83,45 @@ def cpu_seconds(*, group: int | None = None, cmdline: str | None = None) -> floa
                 continue
             if cmdline not in command:
                 continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        found[int(pid_dir.name)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by a changing set of processes while the ``with`` block runs.
+
+    Sampled every ``SAMPLE_SECONDS`` from a thread, so a process that exits during the
+    block (a database backend whose connection is closed) keeps what it used up to its
+    last sample; one that starts during the block counts from zero.
+    """
+
+    SAMPLE_SECONDS = 0.2
+
+    def __init__(self, select: Callable[[], dict[int, float]]) -> None:
+        self.select = select
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
+
+    def _sample_until_stopped(self) -> None:
+        while not self._stop.wait(self.SAMPLE_SECONDS):
+            self.last.update(self.select())
+
+    def __enter__(self) -> CpuMeter:
+        self.first = self.select()
+        self.last = dict(self.first)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.last.update(self.select())
+
+    @property
+    def seconds(self) -> float:
+        return sum(value - self.first.get(pid, 0.0) for pid, value in self.last.items())
 
 
 class Stack:
