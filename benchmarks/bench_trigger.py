@@ -23,7 +23,8 @@ and `wrk` on the machine. In one invocation it:
    bare view (the ceiling) and against POST /api/v1/executions/unitary
    (benchmarks/trigger_wrk.lua: one recipient, a new requestId per call): requests
    per second, p50 and p99 latency, and every answer other than 202 or socket error
-   counted as an error; median, min and max over the runs;
+   counted as an error; median, min and max over the runs; and the CPU time each party
+   used per request (gunicorn, PostgreSQL backends, Redis, wrk; read from /proc);
 5. starts the worker again and counts how many of the accepted backlog it sends in
    --drain-seconds (its send rate);
 6. prints Markdown tables, writes benchmarks/results/trigger.json, and stops every
@@ -110,7 +111,10 @@ def options_parse() -> argparse.Namespace:
         default="benchmarks.settings_bench",
         help="Settings module of the web and worker processes (to measure a variant).",
     )
-    return parser.parse_args()  # fmt: skip
+    options = parser.parse_args()
+    if options.runs < 1 or options.duration < 1:
+        parser.error("--runs and --duration must be at least 1")
+    return options  # fmt: skip
 
 
 def environment(options: argparse.Namespace) -> dict[str, str]:
@@ -431,7 +435,10 @@ def main() -> None:
     options = options_parse()
     # SIGTERM stops the benchmark the way Ctrl-C does: through Stack's clean-up.
     signal.signal(signal.SIGTERM, _interrupt)
-    result = run(options)
+    try:
+        result = run(options)
+    except KeyboardInterrupt:
+        raise SystemExit("interrupted; every process the benchmark started was stopped") from None
     report(result)
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2))
