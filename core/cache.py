@@ -25,11 +25,12 @@ class ReusingRedisCacheClient(RedisCacheClient):
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)
+        django_client: Any = self  # django-stubs leave out the private helpers used here
+        pool = django_client._get_connection_pool(write)
         client = self._clients.get(id(pool))
         if client is None:
             # Two threads may both build one on first use; either is fine to keep.
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+            client = self._clients[id(pool)] = django_client._client(connection_pool=pool)
         return client
 
 

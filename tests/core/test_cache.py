@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from core.cache import RedisCache
+from core.cache import RedisCache, ReusingRedisCacheClient
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
 
@@ -57,4 +57,5 @@ def test_threads_share_the_client(redis_cache: RedisCache) -> None:
         thread.join()
 
     assert results == {n: 19 for n in range(8)}
+    assert isinstance(redis_cache._cache, ReusingRedisCacheClient)
     assert len(redis_cache._cache._clients) == 1
