@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -141,6 +141,7 @@ class _TriggerApi(APIView):
 
     access = {"POST": TRIGGER}
     input_serializer: type[ClosedSerializer]
+    output_serializer: type[serializers.Serializer]
     endpoint: str
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -175,11 +176,15 @@ class _TriggerApi(APIView):
         headers = dict(self.rate_headers) | {"Location": location}
         if accepted.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return Response(accepted.body, status=accepted.status, headers=headers)
+        # Through the output serializer, so a replay is byte for byte the first answer:
+        # the stored body comes back from PostgreSQL's jsonb with its keys reordered.
+        body = self.output_serializer(accepted.body).data
+        return Response(body, status=accepted.status, headers=headers)
 
 
 class ExecutionUnitaryCreateApi(_TriggerApi):
     input_serializer = UnitaryInputSerializer
+    output_serializer = UnitaryAcceptedSerializer
     endpoint = ExecutionKind.UNITARY
 
     @extend_schema(
@@ -204,6 +209,7 @@ class ExecutionUnitaryCreateApi(_TriggerApi):
 
 class ExecutionAudienceCreateApi(_TriggerApi):
     input_serializer = AudienceInputSerializer
+    output_serializer = AudienceAcceptedSerializer
     endpoint = ExecutionKind.AUDIENCE
 
     @extend_schema(

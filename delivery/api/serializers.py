@@ -10,6 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import serializers
@@ -177,18 +179,31 @@ class AudienceRefSerializer(ClosedSerializer):
         ref_name = "AudienceExecutionAudience"
 
 
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time with a UTC offset (RFC 3339, as the schema's ``date-time``).
+
+    DRF would read a time without an offset in the server's time zone, so the moment
+    a call names would depend on the server's settings.
+    """
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:  # well formed, out of range: DRF's own message
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
+                raise serializers.ValidationError(_("Give a time zone, e.g. 2026-12-01T09:00:00Z."))
+        return super().to_internal_value(value)
+
+
 class ScheduleInputSerializer(ClosedSerializer):
-    executeAt = serializers.DateTimeField(
+    executeAt = AwareDateTimeField(
         help_text=_lazy("When to send (ISO 8601 with a time zone); in the past means now.")
     )
 
     class Meta:
         ref_name = "AudienceExecutionSchedule"
-
-    def validate_executeAt(self, value: Any) -> Any:
-        if getattr(value, "tzinfo", None) is None:
-            raise serializers.ValidationError(_("Give a time zone, e.g. 2026-12-01T09:00:00Z."))
-        return value
 
 
 class AudienceInputSerializer(ClosedSerializer):
