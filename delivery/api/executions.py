@@ -157,7 +157,9 @@ class _TriggerApi(APIView):
             return {}
         rate = float(settings.CLARION_TRIGGER_RATE_LIMIT)
         capacity = float(settings.CLARION_TRIGGER_RATE_BURST)
-        answer = bucket_take(f"trigger:{request.auth.pk}", rate=rate, capacity=capacity)
+        # By the key's random prefix rather than its row id: installations (and test
+        # databases) sharing one Redis never share a bucket.
+        answer = bucket_take(f"trigger:{request.auth.prefix}", rate=rate, capacity=capacity)
         headers = {
             "RateLimit-Limit": str(settings.CLARION_TRIGGER_RATE_LIMIT),
             "RateLimit-Remaining": str(max(0, int(answer.tokens_left))),

@@ -37,11 +37,12 @@ def fanout_inline(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     ran: list[str] = []
 
-    def run(execution_id: str) -> None:
-        ran.append(execution_id)
-        execution_fanout(execution_id=UUID(execution_id))
+    def run(args: tuple[str], kwargs: Any = None, **options: Any) -> None:
+        ran.append(args[0])
+        execution_fanout(execution_id=UUID(args[0]))
 
-    monkeypatch.setattr("delivery.tasks.execution_fanout_task.delay", run)
+    # apply_async: what ``delay`` calls too
+    monkeypatch.setattr("delivery.tasks.execution_fanout_task.apply_async", run)
     return ran
 
 
