@@ -308,12 +308,17 @@ def test_unknown_recipients_are_each_named_when_the_campaign_creates_no_profiles
             "“ana@” is not a valid email address: There must be something after the @-sign.",
         ),
         (
-            external("order-2"),
+            external("order-2", namespace="crm_id"),
             "/recipients/1/channelData/emailAddress",
             "No email address is known for this recipient; send channelData.emailAddress.",
         ),
+        (  # an external recipient without a namespace is named like the campaign's
+            external("order-9"),
+            "/recipients/1/userId",
+            "“order-9” is not a valid email address: An email address must have an @-sign.",
+        ),
     ],
-    ids=["channel-data", "external-user-id", "aep-user-id", "no-address"],
+    ids=["channel-data", "external-user-id", "aep-user-id", "no-address", "no-namespace"],
 )
 def test_an_invalid_email_address_is_a_422_naming_the_field_used(
     api_client, live_campaign, published, django_capture_on_commit_callbacks, recipient, at, detail
@@ -372,7 +377,7 @@ def _sms_campaign(live_campaign: Any) -> Campaign:
             "“call me” is not a phone number.",
         ),
         (
-            external("order-3", channelData={"emailAddress": "ana@example.com"}),
+            external("order-3", namespace="crm_id", channelData={"emailAddress": "a@example.com"}),
             "/recipients/0/channelData/mobilePhoneNumber",
             "No sms address is known for this recipient; send channelData.mobilePhoneNumber.",
         ),
