@@ -16,7 +16,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import serializers
 
-from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
+from core.api.fields import (
+    ClosedSerializer,
+    ClosedSerializerSchema,
+    StrictCharField,
+    StrictObjectField,
+)
 from core.channels import Platform
 from delivery.calls import AudienceCall, PushTarget, TriggerRecipient, UnitaryCall
 from delivery.limits import (
@@ -75,8 +80,44 @@ class ChannelDataSerializer(ClosedSerializer):
         ref_name = "TriggerChannelData"
 
 
-class RecipientSerializer(ClosedSerializer):
+class ReferencePayloadSerializer(ClosedSerializer):
+    # An object of the reference product's payload: its merge-policy fields are
+    # accepted and ignored. (A comment: a docstring would describe every subclass.)
+
     ignored_fields = REFERENCE_IGNORED
+    # What validate() checks beyond the fields, said in the schema (JSON Schema anyOf).
+    schema_any_of: list[dict[str, Any]] = []
+
+
+class ReferencePayloadSchema(ClosedSerializerSchema):
+    """The schema of a ``ReferencePayloadSerializer``: closed, with the ignored fields
+    described as such and its ``schema_any_of`` (a request it allows is never a 400)."""
+
+    target_class = ReferencePayloadSerializer
+    match_subclasses = True
+    priority = 1  # over ClosedSerializerSchema, whose work this one extends
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = super().map_serializer(auto_schema, direction)
+        if direction == "request":
+            for name in sorted(self.target.ignored_fields):
+                schema["properties"][name] = {
+                    "description": str(
+                        _lazy("Accepted for compatibility with the reference product; ignored.")
+                    )
+                }
+            if self.target.schema_any_of:
+                schema["anyOf"] = self.target.schema_any_of
+        return schema
+
+
+class RecipientSerializer(ReferencePayloadSerializer):
+    # An aep recipient needs a namespace (validate); a pattern rather than an enum, which
+    # drf-spectacular would merge into the field's enum component.
+    schema_any_of = [
+        {"properties": {"type": {"type": "string", "pattern": "^external$"}}},
+        {"required": ["namespace"]},
+    ]
 
     type = serializers.ChoiceField(
         choices=RecipientType.choices,
@@ -112,9 +153,7 @@ class RecipientSerializer(ClosedSerializer):
         return attrs
 
 
-class UnitaryInputSerializer(ClosedSerializer):
-    ignored_fields = REFERENCE_IGNORED
-
+class UnitaryInputSerializer(ReferencePayloadSerializer):
     requestId = StrictCharField(
         min_length=1,
         max_length=MAX_REQUEST_ID_LENGTH,
@@ -206,9 +245,7 @@ class ScheduleInputSerializer(ClosedSerializer):
         ref_name = "AudienceExecutionSchedule"
 
 
-class AudienceInputSerializer(ClosedSerializer):
-    ignored_fields = REFERENCE_IGNORED
-
+class AudienceInputSerializer(ReferencePayloadSerializer):
     campaignId = serializers.UUIDField(format="hex_verbose")
     requestId = StrictCharField(required=False, min_length=1, max_length=MAX_REQUEST_ID_LENGTH)
     audience = AudienceRefSerializer(
