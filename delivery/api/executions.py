@@ -9,6 +9,7 @@ so the answer to a malformed call does not depend on the key.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +38,7 @@ from delivery.api.serializers import (
     UnitaryInputSerializer,
 )
 from delivery.calls import body_hash
+from delivery.limits import MAX_REQUEST_ID_LENGTH
 from delivery.models import ExecutionKind
 from delivery.selectors import (
     execution_data,
@@ -171,8 +173,12 @@ class _TriggerApi(APIView):
         return headers
 
     def idempotency_key(self, request: Request, request_id: str) -> str:
+        """The ``Idempotency-Key`` header, else ``requestId``. A header longer than a
+        record holds is kept as its hash: cut short, two keys could become one."""
         header = request.headers.get("Idempotency-Key", "").strip()
-        return header[:255] if header else request_id
+        if len(header) > MAX_REQUEST_ID_LENGTH:
+            return "sha256:" + hashlib.sha256(header.encode()).hexdigest()
+        return header or request_id
 
     def accepted(self, accepted: Accepted, location: str) -> Response:
         headers = dict(self.rate_headers) | {"Location": location}

@@ -25,7 +25,7 @@ def _too_large(context: Any) -> bool:
     return size > MAX_CONTEXT_BYTES
 
 
-@schemathesis.hook("filter_body").apply_to(path=UNITARY, method="POST")
+@schemathesis.hook("filter_body").apply_to(path=UNITARY, method="POST")  # type: ignore[attr-defined]
 def unitary_within_unwritten_rules(context: Any, body: Any) -> bool:
     if not isinstance(body, dict):
         return True
@@ -40,7 +40,7 @@ def unitary_within_unwritten_rules(context: Any, body: Any) -> bool:
     return not any(isinstance(r, dict) and _too_large(r.get("context")) for r in recipients)
 
 
-@schemathesis.hook("filter_failure").apply_to(path=UNITARY, method="POST")
+@schemathesis.hook("filter_failure").apply_to(path=UNITARY, method="POST")  # type: ignore[attr-defined]
 def unitary_refused_for_an_unwritten_rule(
     context: Any, failure: Any, case: Any, response: Any
 ) -> bool:

@@ -118,16 +118,16 @@ def test_an_audience_call_costs_a_fixed_number_of_queries(
     audience_add_members(audience=audience, identities=[("email", "ana@example.com")])
     campaign = live_campaign(category="marketing", audience=audience)
     client = api_client(EXECUTIONS_TRIGGER)
+    warm = {"campaignId": str(campaign.pk), "requestId": "warm"}
     with django_capture_on_commit_callbacks(execute=True):
-        body = {"campaignId": str(campaign.pk), "requestId": "warm"}
-        assert client.post(AUDIENCE, body, format="json").status_code == 202
+        assert client.post(AUDIENCE, warm, format="json").status_code == 202
 
     # the idempotency look-up, then the transaction: record and execution
+    body: dict[str, Any] = {"campaignId": str(campaign.pk), "requestId": "n", "context": {"a": 1}}
     with (
         django_assert_num_queries(REPLAY_LOOKUP + TRANSACTION),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        body = {"campaignId": str(campaign.pk), "requestId": "counted", "context": {"a": 1}}
         response = client.post(AUDIENCE, body, format="json")
 
     assert response.status_code == 202

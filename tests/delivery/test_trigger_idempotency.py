@@ -27,7 +27,7 @@ def _post(client: Any, body: Any, capture: Any, **headers: str) -> Any:
     with capture(execute=True):
         if isinstance(body, str):
             return client.generic(
-                "POST", UNITARY, body.encode(), content_type="application/json", headers=headers
+                "POST", UNITARY, body, content_type="application/json", headers=headers
             )
         return client.post(UNITARY, body, format="json", headers=headers)
 
@@ -194,3 +194,35 @@ def test_records_older_than_24_hours_are_pruned(
     assert "Idempotent-Replayed" not in old
     assert recent["Idempotent-Replayed"] == "true"
     assert Execution.objects.count() == 3
+
+
+def test_long_idempotency_keys_differing_only_at_the_end_are_two_keys(
+    api_client, live_campaign, published, django_capture_on_commit_callbacks
+) -> None:
+    campaign = live_campaign(create_new_profiles=True)
+    client = api_client(EXECUTIONS_TRIGGER)
+    stem = "k" * 300
+
+    first = _post(
+        client,
+        unitary(campaign),
+        django_capture_on_commit_callbacks,
+        **{"Idempotency-Key": stem + "1"},
+    )
+    second = _post(
+        client,
+        unitary(campaign, aep("bo@example.com")),
+        django_capture_on_commit_callbacks,
+        **{"Idempotency-Key": stem + "2"},
+    )
+    again = _post(
+        client,
+        unitary(campaign),
+        django_capture_on_commit_callbacks,
+        **{"Idempotency-Key": stem + "1"},
+    )
+
+    assert (first.status_code, second.status_code, again.status_code) == (202, 202, 202)
+    assert again["Idempotent-Replayed"] == "true"
+    assert Execution.objects.count() == 2
+    assert all(len(key) <= 255 for key in IdempotencyRecord.objects.values_list("key", flat=True))

@@ -31,7 +31,7 @@ BIG_CONTEXT = {"blob": "x" * (200 * 1024)}  # over 200 KB once serialised
 
 
 def _raw(client: APIClient, body: str, path: str = UNITARY) -> Any:
-    return client.generic("POST", path, body.encode(), content_type="application/json")
+    return client.generic("POST", path, body, content_type="application/json")
 
 
 @pytest.mark.parametrize(
@@ -54,6 +54,47 @@ def test_a_body_that_is_not_json_is_a_400(api_client, published, body: str, path
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "malformed_json"
     assert response.json()["detail"].startswith("JSON parse error: ")
+    assert_nothing_accepted(published)
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ("[]", "Invalid data. Expected a dictionary, but got list."),
+        ('"call"', "Invalid data. Expected a dictionary, but got str."),
+        ("null", "No data provided"),
+    ],
+    ids=["list", "string", "null"],
+)
+def test_a_body_that_is_not_an_object_is_a_400(
+    api_client, published, body: str, detail: str
+) -> None:
+    response = _raw(api_client(EXECUTIONS_TRIGGER), body)
+
+    assert response.status_code == 400
+    assert response.json() == problem(400, "validation_error", detail, [("", detail)])
+    assert_nothing_accepted(published)
+
+
+def test_an_empty_body_names_every_required_field(api_client, published) -> None:
+    response = _raw(api_client(EXECUTIONS_TRIGGER), "")
+
+    required = "This field is required."
+    assert response.status_code == 400
+    assert response.json() == problem(
+        400,
+        "validation_error",
+        "Some fields are not valid.",
+        [("/requestId", required), ("/campaignId", required), ("/recipients", required)],
+    )
+    assert_nothing_accepted(published)
+
+
+def test_a_body_that_is_not_json_is_a_415(api_client, published) -> None:
+    response = api_client(EXECUTIONS_TRIGGER).post(UNITARY, {"requestId": "r-1"})  # a form
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
     assert_nothing_accepted(published)
 
 
@@ -117,7 +158,7 @@ SCHEMA_ERRORS = [
     ),
     (
         "number-user-id",
-        _body(recipients=[aep(12345)]),
+        _body(recipients=[{"type": "aep", "namespace": "email", "userId": 12345}]),
         "/recipients/0/userId",
         "Not a valid string.",
     ),
