@@ -7,7 +7,7 @@ from pathlib import Path
 
 from delivery.api.executions import RateLimitExceeded
 from delivery.services import accept, audience, idempotency, triggers
-from delivery.services.sending import Reason
+from delivery.services.exclusions import Reason
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
