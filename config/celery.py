@@ -21,7 +21,9 @@ app.autodiscover_tasks()
 
 
 @task_prerun.connect
-def _close_old_connections(**_kwargs: Any) -> None:
+def _close_old_connections(task: Any = None, **_kwargs: Any) -> None:
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return  # run in the caller's process and transaction (tests): leave its connection
     from django.db import close_old_connections
 
     close_old_connections()

@@ -76,12 +76,27 @@ def executions_refresh(*, execution_ids: Iterable[UUID], started: bool = False) 
         return Execution.objects.filter(pk__in=ids, status=ExecutionStatus.QUEUED).update(
             status=ExecutionStatus.IN_PROGRESS, started_at=now
         )
-    finished = 0
-    for execution in executions_unfinished_done().filter(pk__in=ids):
-        counts = execution_counts(execution)
-        finished += (
-            Execution.objects.filter(pk=execution.pk)
-            .exclude(status__in=EXECUTION_FINAL)
-            .update(status=_final_status(counts), counts=counts, finished_at=now)
-        )
-    return finished
+    done = list(executions_unfinished_done().filter(pk__in=ids).values_list("pk", flat=True))
+    if not done:
+        return 0
+    # One grouped count for every execution that is done, not one query each.
+    found: dict[Any, dict[str, int]] = {pk: {} for pk in done}
+    for row in (
+        Message.objects.filter(execution_id__in=done)
+        .values("execution_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        found[row["execution_id"]][row["status"]] = row["n"]
+    # Executions ending alike (most unitary calls: one message, sent) share one UPDATE.
+    groups: dict[str, tuple[str, dict[str, int], list[Any]]] = {}
+    for pk, by_status in found.items():
+        counts = {status: int(by_status.get(status, 0)) for status in MessageStatus.values}
+        key = repr(sorted(counts.items()))
+        groups.setdefault(key, (_final_status(counts), counts, []))[2].append(pk)
+    return sum(
+        Execution.objects.filter(pk__in=pks)
+        .exclude(status__in=EXECUTION_FINAL)
+        .update(status=status, counts=counts, finished_at=now)
+        for status, counts, pks in groups.values()
+    )
