@@ -266,6 +266,18 @@ def _snapshots(messages: Iterable[Message]) -> tuple[dict[UUID, VersionSnapshot]
     return found, broken
 
 
+def _record(messages: list[Message], attempts: list[MessageAttempt]) -> None:
+    """Write the messages' outcomes and their attempts, together."""
+    if not messages and not attempts:
+        return
+    finished = timezone.now()
+    for message in messages:
+        message.updated_at = finished  # bulk_update does not apply auto_now
+    with transaction.atomic():
+        Message.objects.bulk_update(messages, _UPDATED_FIELDS)
+        MessageAttempt.objects.bulk_create(attempts)
+
+
 def message_send_batch(*, message_ids: Sequence[str]) -> BatchOutcome:
     """Send the ``queued`` messages among ``message_ids``; see the module docstring."""
     outcome = BatchOutcome()
@@ -324,6 +336,7 @@ def message_send_batch(*, message_ids: Sequence[str]) -> BatchOutcome:
                 ),
             )
         )
+    handed_over: set[UUID] = set()
     for version_id, pairs in ready.items():
         snapshot = snapshots[version_id]
         transport = transport_for(snapshot.channel, snapshot.channel_settings)
@@ -332,15 +345,13 @@ def message_send_batch(*, message_ids: Sequence[str]) -> BatchOutcome:
             chunk = pairs[start : start + step]
             _throttle(snapshot, len(chunk))
             results = transport.send_many([outgoing for _message, outgoing in chunk])
-            sent_at = timezone.now()
+            # Each outcome is committed as soon as the transport reports it (SMTP: once
+            # per message), so a worker killed mid-batch leaves nothing the provider took
+            # in "sending", for the sweeper to send a second time.
             for (message, _outgoing), result in zip(chunk, results, strict=True):
-                attempts.append(_apply_result(message, result, sent_at, outcome))
-    finished = timezone.now()
-    for message in messages:
-        message.updated_at = finished  # bulk_update does not apply auto_now
-    with transaction.atomic():
-        Message.objects.bulk_update(messages, _UPDATED_FIELDS)
-        MessageAttempt.objects.bulk_create(attempts)
+                _record([message], [_apply_result(message, result, timezone.now(), outcome)])
+                handed_over.add(message.pk)
+    _record([m for m in messages if m.pk not in handed_over], attempts)
     _schedule_retries(outcome)
     executions_refresh(execution_ids={m.execution_id for m in messages})
     return outcome
