@@ -1,6 +1,7 @@
-"""Asking workers to send: after the commit, and never making the caller wait on the broker.
+"""Asking workers to send (or to fan out an audience execution): after the commit, and
+never making the caller wait on the broker.
 
-Accepted messages are already durable rows (``queued``); a publish that is lost
+Accepted messages and executions are already durable rows; a publish that is lost
 (broker down, process killed between commit and publish) is made good by the
 sweeper (``delivery.services.sweeping``). So publishing is best effort: with
 ``CLARION_ENQUEUE_IN_BACKGROUND`` (the default) a thread of the web process
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from django.conf import settings
@@ -25,7 +26,8 @@ logger = logging.getLogger(__name__)
 # A broker that does not answer is not retried for long: the sweeper re-enqueues.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 
-_pending: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+# Publishes waiting for the background thread, each a callable that never raises.
+_pending: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
 _publisher: threading.Thread | None = None
 _publisher_lock = threading.Lock()
 
@@ -43,9 +45,22 @@ def _publish(message_ids: list[str]) -> None:
         )
 
 
+def _publish_fanout(execution_id: str) -> None:
+    from delivery.tasks import execution_fanout_task  # tasks import the services that call us
+
+    try:
+        execution_fanout_task.apply_async((execution_id,), retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception:
+        logger.warning(
+            "Could not publish the fan-out of execution %s; the sweeper will start it",
+            execution_id,
+            exc_info=True,
+        )
+
+
 def _publisher_loop() -> None:
     while True:
-        _publish(_pending.get())
+        _pending.get()()
 
 
 def _start_publisher() -> None:
@@ -56,6 +71,20 @@ def _start_publisher() -> None:
                 target=_publisher_loop, name="send-publisher", daemon=True
             )
             _publisher.start()
+
+
+def _on_commit(publish: Callable[[], None]) -> None:
+    """Run ``publish`` once the current transaction commits: in the background thread
+    with ``CLARION_ENQUEUE_IN_BACKGROUND``, else at once."""
+
+    def run() -> None:
+        if settings.CLARION_ENQUEUE_IN_BACKGROUND:
+            _start_publisher()
+            _pending.put(publish)
+        else:
+            publish()
+
+    transaction.on_commit(run, robust=True)
 
 
 def send_now(message_ids: Sequence[UUID | str]) -> None:
@@ -73,12 +102,13 @@ def send_on_commit(message_ids: Sequence[UUID | str]) -> None:
     ]
 
     def publish() -> None:
-        if settings.CLARION_ENQUEUE_IN_BACKGROUND:
-            _start_publisher()
-            for batch in batches:
-                _pending.put(batch)
-        else:
-            for batch in batches:
-                _publish(batch)
+        for batch in batches:
+            _publish(batch)
 
-    transaction.on_commit(publish, robust=True)
+    _on_commit(publish)
+
+
+def fanout_on_commit(execution_id: UUID) -> None:
+    """Once the current transaction commits, ask a worker to fan out an audience execution
+    (a lost publish is restarted by the sweeper, as for sends)."""
+    _on_commit(lambda: _publish_fanout(str(execution_id)))

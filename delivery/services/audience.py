@@ -32,7 +32,7 @@ from core.errors import ClarionError, FieldError, invalid_input
 from core.formats import iso_datetime
 from delivery.addresses import profile_address
 from delivery.calls import AudienceCall
-from delivery.enqueue import send_now
+from delivery.enqueue import fanout_on_commit, send_now
 from delivery.limits import FANOUT_STALL
 from delivery.models import (
     Execution,
@@ -77,20 +77,6 @@ def _audience_id(call: AudienceCall, snapshot: VersionSnapshot) -> UUID:
     return snapshot.audience.audience_id
 
 
-def _start_later(execution_id: UUID) -> None:
-    from delivery.tasks import execution_fanout_task  # tasks import these services
-
-    def publish() -> None:
-        try:
-            execution_fanout_task.delay(str(execution_id))
-        except Exception:  # the sweeper restarts fan-outs that never began
-            import logging
-
-            logging.getLogger(__name__).warning("Could not publish a fan-out", exc_info=True)
-
-    transaction.on_commit(publish, robust=True)
-
-
 def _execution_create(
     *,
     snapshot: VersionSnapshot,
@@ -113,7 +99,8 @@ def _execution_create(
         schedule=schedule,
         fanout_done=False,
     )
-    _start_later(execution.pk)
+    # Like sends, never on the caller's time: the response does not wait on the broker.
+    fanout_on_commit(execution.pk)
     return execution
 
 
