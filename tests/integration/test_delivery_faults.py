@@ -14,6 +14,7 @@ between the server's ``250`` and the worker's commit, which no sender can close.
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 
 import pytest
@@ -93,6 +94,41 @@ def test_a_worker_killed_in_the_middle_of_an_audience_send_loses_nothing(
     running.start("worker")
     assert wait_until_final([execution_id], FINISH_SECONDS), running.outputs()
     assert_nothing_lost(smtp_sink, [execution_id], AUDIENCE_SIZE)
+
+
+def test_a_worker_stopped_gracefully_finishes_its_batches_and_leaves_the_rest_queued(
+    clarion: ClarionFactory, smtp_sink: SmtpSink
+) -> None:
+    # Given a marketing campaign to 200 profiles, web and worker but no beat (no
+    # sweeper makes good what the stop would lose), and a server holding after 50
+    campaign = live_campaign(category="marketing", audience=opted_in_audience(200))
+    running = clarion()
+    worker = running.start("web", "worker")["worker"]
+    api = Api(running.base_url, trigger_secret())
+    smtp_sink.hold_after(50)
+
+    # When the worker is asked to stop (SIGTERM, as run_clarion or systemd asks it)
+    # while both its processes are in the middle of a batch
+    response = api.audience(campaign)
+    assert response.status_code == 202, response.text
+    execution_id = response.json()["executionId"]
+    assert smtp_sink.wait_until(lambda sink: sink.held == 2, FINISH_SECONDS), running.outputs()
+    worker.process.send_signal(signal.SIGTERM)
+    smtp_sink.release()
+
+    # Then it finishes the batches it had claimed, and exits cleanly, nothing claimed
+    assert worker.process.wait(30) == 0, worker.output()
+    assert "Warm shutdown" in worker.output()
+    before = statuses(execution_id=execution_id)
+    assert before["sending"] == 0
+    assert before["sent"] == smtp_sink.count()
+    assert before["sent"] + before["queued"] == 200
+    assert smtp_sink.dropped == 0
+
+    # And a new worker sends the rest from the broker: all sent, once
+    running.start("worker")
+    assert wait_until_final([execution_id], FINISH_SECONDS), running.outputs()
+    assert_nothing_lost(smtp_sink, [execution_id], 200)
 
 
 def test_web_worker_and_beat_killed_together_then_make_run_again_loses_nothing(
