@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from campaigns.liquid import template_parse, template_variables
-from campaigns.models import HTML_PARTS, Campaign
+from campaigns.models import HTML_PARTS, Campaign, Category
 from campaigns.rendering import RenderedMessage, content_render
 from campaigns.versions import version_render, version_snapshot
 from core.channels import Channel
@@ -34,6 +34,9 @@ class PreviewSource:
     default_locale: str
     content: Mapping[str, Mapping[str, str]]
     is_live_version: bool
+    category: str = Category.TRANSACTIONAL
+    create_new_profiles: bool = False
+    channel_settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 def campaign_preview_source(campaign: Campaign) -> PreviewSource:
@@ -47,6 +50,9 @@ def campaign_preview_source(campaign: Campaign) -> PreviewSource:
             default_locale=snapshot.default_locale,
             content=snapshot.content,
             is_live_version=True,
+            category=snapshot.category,
+            create_new_profiles=snapshot.audience.create_new_profiles,
+            channel_settings=snapshot.channel_settings,
         )
     return PreviewSource(
         channel=campaign.channel,
@@ -54,6 +60,11 @@ def campaign_preview_source(campaign: Campaign) -> PreviewSource:
         default_locale=campaign.default_locale,
         content={c.locale: c.parts(campaign.channel) for c in campaign.contents.all()},
         is_live_version=False,
+        category=campaign.category,
+        create_new_profiles=campaign.create_new_profiles,
+        channel_settings=(
+            campaign.channel_configuration.summary() if campaign.channel_configuration else {}
+        ),
     )
 
 
@@ -144,11 +155,17 @@ def campaign_sample_data(campaign: Campaign) -> dict[str, dict[str, Any]]:
 
 
 def campaign_trigger_sample(campaign: Campaign) -> dict[str, Any]:
-    """A unitary trigger body whose recipient carries every variable the content uses."""
+    """A unitary trigger body whose recipient carries every variable the content uses.
+
+    It is accepted as printed (the issue asks for a curl sample that works): a
+    campaign that does not create profiles gets an ``external`` recipient, since
+    an ``aep`` one would have to name a profile that already exists; a push
+    campaign gets ``channelData.pushInfo`` for its app.
+    """
     source = campaign_preview_source(campaign)
     namespace = source.identity_namespace
     recipient: dict[str, Any] = {
-        "type": "aep",
+        "type": "aep" if source.create_new_profiles else "external",
         "namespace": namespace,
         "userId": _SAMPLE_USER_IDS.get(namespace, "<" + namespace + " value>"),
     }
@@ -156,6 +173,14 @@ def campaign_trigger_sample(campaign: Campaign) -> dict[str, Any]:
         recipient["channelData"] = {"emailAddress": "ana@example.com"}
     elif source.channel == Channel.SMS and namespace != "phone":
         recipient["channelData"] = {"mobilePhoneNumber": "+14165550100"}
+    elif source.channel == Channel.PUSH:
+        recipient["channelData"] = {
+            "pushInfo": {
+                "appID": str(source.channel_settings.get("appId") or "<app id>"),
+                "platform": str(source.channel_settings.get("platform") or "android"),
+                "token": "<device token>",
+            }
+        }
     recipient.update(campaign_sample_data(campaign))
     return {
         "requestId": "<unique id for this call>",
@@ -164,15 +189,54 @@ def campaign_trigger_sample(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+def campaign_audience_sample(campaign: Campaign) -> dict[str, Any]:
+    """An audience trigger body: the campaign's audience, and every context variable used.
+
+    Profile variables come from each profile of the audience, so none is sent.
+    """
+    body: dict[str, Any] = {
+        "requestId": "<unique id for this call>",
+        "campaignId": str(campaign.pk),
+    }
+    context = campaign_sample_data(campaign)["context"]
+    if context:
+        body["context"] = context
+    return body
+
+
 def campaign_curl_sample(campaign: Campaign, *, base_url: str) -> str:
-    """A ready-to-paste curl request triggering the campaign."""
-    # The issue asks for the unitary request for every live campaign: it is the call
-    # that carries per-recipient profile and context data.
-    kind = "unitary"
-    body = json.dumps(campaign_trigger_sample(campaign), indent=2, ensure_ascii=False)
+    """A ready-to-paste curl request triggering the campaign: unitary for a transactional
+    campaign, audience for a marketing one (the endpoint each category is triggered at)."""
+    if campaign_preview_source(campaign).category == Category.MARKETING:
+        kind, sample = "audience", campaign_audience_sample(campaign)
+    else:
+        kind, sample = "unitary", campaign_trigger_sample(campaign)
+    body = json.dumps(sample, indent=2, ensure_ascii=False)
     return (
         f"curl -X POST {shlex.quote(base_url.rstrip('/') + '/api/v1/executions/' + kind)} \\\n"
         "  -H 'Authorization: Bearer <your API key>' \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         f"  --data-binary {shlex.quote(body)}"
+    )
+
+
+def campaign_curl_help(campaign: Campaign) -> str:
+    """What the curl sample sends, in words, shown above it."""
+    source = campaign_preview_source(campaign)
+    if source.category == Category.MARKETING:
+        return _(
+            "Sends to the campaign's audience; each profile's stored attributes fill "
+            "{{ profile.* }}. Every context variable the content uses is in the body below: "
+            'replace the sample values. Add "schedule": {"executeAt": "…"} to send later.'
+        )
+    if source.create_new_profiles:
+        return _(
+            "Every profile and context variable the content uses is in the recipient below; "
+            "replace the sample values."
+        )
+    return _(
+        "Every profile and context variable the content uses is in the recipient below; "
+        "replace the sample values. The campaign does not create profiles, so the sample "
+        "sends to an external recipient (the address in the call, no stored profile); to use "
+        "a known profile's stored attributes, send type aep with its userId."
     )

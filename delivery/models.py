@@ -100,6 +100,9 @@ class Execution(models.Model):
         db_index=True,
     )
     targeted_count = models.PositiveIntegerField(_("targeted"), default=0)
+    # A "send test" from the campaign admin (delivery.services.proofs): one external
+    # recipient typed by a user, sent without the marketing consent check.
+    is_test = models.BooleanField(_("test send"), default=False)
     # Final counts by message status, written when the execution finishes (GET reads
     # the messages while it runs).
     counts = models.JSONField(_("counts"), default=dict, blank=True)

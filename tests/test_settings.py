@@ -93,6 +93,9 @@ def _random_secret_key() -> str:
         ("LOG_LEVEL", "loud"),
         ("CLARION_PHONE_DEFAULT_REGION", "Atlantis"),
         ("CLARION_DATA_DIR", "/proc/clarion-cannot-be-here"),
+        ("TWILIO_STATUS_CALLBACK_URL", "clarion.example/hooks/twilio"),
+        ("WEBPUSH_VAPID_SUBJECT", "ops@shop.example"),
+        ("CLARION_PROVIDER_TIMEOUT_SECONDS", "0"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:

@@ -168,15 +168,15 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
         "created_at",
         "updated_at",
         "suppression_entries",
-        "messages_sent",
     ]
     fieldsets = [
         (None, {"fields": ["id", "locale", "time_zone", "created_at", "updated_at"]}),
         (_("Attributes"), {"fields": ["attributes_pretty", "attributes"]}),
         (_("Addresses"), {"fields": ["email_address", "mobile_number"]}),
         (_("Suppression list"), {"fields": ["suppression_entries"]}),
-        (_("Messages"), {"fields": ["messages_sent"]}),
     ]
+    # The "Messages" section is added by delivery.admin.profiles (delivery may import
+    # audiences, not the other way round).
     inlines = [IdentityInline, PushRegistrationInline, ConsentInline]
     actions = ["erase_profiles", "merge_profiles"]
 
@@ -265,11 +265,6 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
             gettext("Since"),
             rows,
         )
-
-    @admin.display(description=_("messages sent"))
-    def messages_sent(self, obj: Profile) -> str:
-        # Filled in by the delivery issue (messages sent to this profile).
-        return gettext("Messages sent to this profile will appear here once delivery is built.")
 
     @admin.action(description=_("Erase selected profiles"), permissions=["delete"])
     def erase_profiles(self, request: HttpRequest, queryset: QuerySet[Profile]) -> None:

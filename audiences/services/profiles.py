@@ -26,6 +26,7 @@ from audiences.models import (
     Profile,
     PushRegistration,
 )
+from audiences.erasure import erasure_hooks
 from audiences.profile_input import ProfileInput
 from core.errors import ClarionError, FieldError, InvalidInput
 
@@ -182,7 +183,10 @@ def profile_merge(*, keep: Profile, absorb: Profile) -> Profile:
 def profile_delete(*, profile: Profile) -> None:
     """Erase a person: attributes, identities, addresses, consent and memberships go.
 
-    Message records (delivery) keep their counts but lose the link to the
-    profile: their foreign key is SET_NULL and they hold no address copy.
+    Message records (delivery) keep their status and counts, but lose the link
+    to the profile and every personal datum they copied (address, user id, the
+    call's profile and context): delivery registers that in ``audiences.erasure``.
     """
+    for hook in erasure_hooks():
+        hook(profile.pk)
     profile.delete()

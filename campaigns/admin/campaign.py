@@ -29,7 +29,12 @@ from campaigns.admin.editing import (
 from campaigns.admin.forms import CampaignContentForm, CampaignContentFormSet, CampaignForm
 from campaigns.limits import MAX_LOCALES_PER_CAMPAIGN
 from campaigns.models import TRACKING_BY_CHANNEL, Campaign, CampaignContent, Status, Tag
-from campaigns.preview import campaign_curl_sample, campaign_preview_source, campaign_sample_data
+from campaigns.preview import (
+    campaign_curl_help,
+    campaign_curl_sample,
+    campaign_preview_source,
+    campaign_sample_data,
+)
 from campaigns.selectors import campaign_list_visible
 from campaigns.services.authoring import (
     campaign_create,
@@ -374,6 +379,7 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
             "preview_sample_profile": json.dumps(sample["profile"], indent=2, ensure_ascii=False),
             "preview_sample_context": json.dumps(sample["context"], indent=2, ensure_ascii=False),
             "curl_sample": campaign_curl_sample(obj, base_url=base_url) if live else "",
+            "curl_help": campaign_curl_help(obj) if live else "",
             "versions": list(obj.versions.select_related("created_by").order_by("-number")),
             "audit_events": list(
                 obj.audit_events.select_related("actor", "api_key").order_by("-created_at", "-id")[

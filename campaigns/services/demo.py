@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.conf import settings
 from django.db import transaction
 
 from campaigns.models import Campaign, ChannelConfiguration, Status
@@ -36,6 +37,7 @@ DEMO_CAMPAIGN = "Demo order confirmation"
 DEMO_API_KEY = "Demo key"
 DEMO_SCOPES = (
     "executions:trigger",
+    "executions:read",
     "campaigns:read",
     "campaigns:write",
     "profiles:read",
@@ -208,6 +210,12 @@ def demo_curl_campaigns(*, base_url: str, api_key: str | None) -> str:
     return f"curl {shlex.quote(base_url + '/api/v1/campaigns')} -H {_authorization(api_key)}"
 
 
+def _mail_goes_to() -> str:
+    if settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+        return f"the outbox folder {settings.EMAIL_FILE_PATH}"
+    return "the mail server of EMAIL_URL"
+
+
 def demo_instructions(*, seed: DemoSeed, base_url: str) -> str:
     """What to open and what to paste, for a person at a terminal."""
     password = seed.password or "(changed since it was created: use yours)"
@@ -233,8 +241,8 @@ def demo_instructions(*, seed: DemoSeed, base_url: str) -> str:
         )
     lines += [
         "",
-        # The trigger endpoint arrives with the delivery work; until then this call is a 404.
-        "Trigger the demo campaign (one email to ana@example.com; needs the trigger API):",
+        f"Trigger the demo campaign: one email to ana@example.com, delivered to {_mail_goes_to()}.",
+        "The answer's Location header is where to read the execution (GET, same key):",
         demo_curl_trigger(campaign=seed.campaign, base_url=base_url, api_key=seed.api_key_secret),
         "",
         "List campaigns:",

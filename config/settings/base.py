@@ -202,6 +202,33 @@ CLARION_OUTBOX_DIR = DATA_DIR / "outbox"
 CLARION_TRIGGER_RATE_LIMIT = env_int("CLARION_TRIGGER_RATE_LIMIT", 1000, minimum=1)
 CLARION_TRIGGER_RATE_BURST = env_int("CLARION_TRIGGER_RATE_BURST", 2000, minimum=1)
 
+# --- SMS and push providers -------------------------------------------------------
+# Credentials of the providers a channel configuration can name (docs/configuration.md).
+# A configuration naming a provider whose credentials are missing does not lose its
+# messages: each fails transiently, with a detail naming the missing variable, and is
+# retried until an operator sets it (delivery/channels/registry.py).
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+# Where Twilio posts delivery status updates for each SMS; unset: none requested.
+TWILIO_STATUS_CALLBACK_URL = env_str("TWILIO_STATUS_CALLBACK_URL", "")
+if TWILIO_STATUS_CALLBACK_URL:
+    env_url("TWILIO_STATUS_CALLBACK_URL", "", schemes={"http", "https"})
+# The Firebase service account JSON file (its project id names the FCM project).
+FCM_CREDENTIALS_FILE = env_str("FCM_CREDENTIALS_FILE", "")
+# The VAPID private key (raw base64url, DER base64 or PEM, or a file holding it), and the
+# contact the push services may use (RFC 8292 2.1: a mailto: or https: URL).
+WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY", "")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT", "")
+if WEBPUSH_VAPID_SUBJECT and not WEBPUSH_VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(
+        f"WEBPUSH_VAPID_SUBJECT={WEBPUSH_VAPID_SUBJECT!r} is not a mailto: or https: URL."
+    )
+# How long one call to an SMS or push provider may take before it counts as a timeout
+# (a transient error, retried later).
+CLARION_PROVIDER_TIMEOUT_SECONDS = env_int(
+    "CLARION_PROVIDER_TIMEOUT_SECONDS", 10, minimum=1, maximum=120
+)
+
 # --- Email ----------------------------------------------------------------------
 EMAIL_URL = env_url(
     "EMAIL_URL",

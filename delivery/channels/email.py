@@ -6,6 +6,12 @@ Reply-To from the version's channel settings, a ``Message-ID`` and Clarion's own
 message id in ``X-Clarion-Message-Id``. One connection is opened per worker
 process and reused across messages and batches; after a connection error it is
 closed and opened again.
+
+SMTP replies (RFC 5321 4.2): 4xx is transient and retried; 5xx is permanent. Only a
+recipient refused at ``RCPT`` with 550, 551 or 553 is a hard bounce that suppresses
+the address: a 5xx to ``MAIL FROM`` is about the sender, one after ``DATA`` about
+the content. A refused login is the operator's to fix: transient, like a connection
+error.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from email.utils import formataddr, make_msgid
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.utils.html import escape
 
 from delivery.channels.base import Outgoing, SendResult, TransportError
@@ -26,41 +32,56 @@ from delivery.channels.base import Outgoing, SendResult, TransportError
 logger = logging.getLogger(__name__)
 
 CLARION_MESSAGE_ID_HEADER = "X-Clarion-Message-Id"
-# SMTP replies that say the mailbox does not exist or never will (RFC 5321 4.2.3): the
+# Replies to RCPT that say the mailbox does not exist or never will (RFC 5321 4.2.3): the
 # address goes on the suppression list. Other 5xx fail the message without suppressing.
 HARD_BOUNCE_CODES = frozenset({550, 551, 553})
 # Connection-level failures: the message is retried, the connection opened again.
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
+# What a connection kept open since an earlier message says when the server has dropped
+# it meanwhile (idle timeout, restart): open a new one and send again at once.
+STALE_CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, ConnectionError)
 
 
-def smtp_error(code: int, text: bytes | str) -> TransportError:
-    """Classify an SMTP reply: 4xx transient, 5xx permanent, 550/551/553 a hard bounce."""
+def smtp_error(code: int, text: bytes | str, *, recipient: bool = False) -> TransportError:
+    """Classify an SMTP reply: 4xx transient, 5xx permanent; ``recipient``: a reply to RCPT."""
     detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
     return TransportError(
         code=f"smtp_{code}",
         detail=f"{code} {detail}".strip(),
         permanent=500 <= code < 600,
-        suppress=code in HARD_BOUNCE_CODES,
+        suppress=recipient and code in HARD_BOUNCE_CODES,
     )
 
 
 def _provider_error(error: Exception) -> TransportError:
     """An error of a non-SMTP backend (django-anymail and others)."""
     status = getattr(error, "status_code", None)
-    if type(error).__name__ == "AnymailRecipientsRefused":
+    name = type(error).__name__
+    if name == "AnymailRecipientsRefused":
         return TransportError("recipient_refused", str(error), permanent=True, suppress=True)
-    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 429):
+    if name == "AnymailInvalidAddress":
+        return TransportError("invalid_address", str(error), permanent=True)
+    if isinstance(status, int) and 400 <= status < 500 and status not in (401, 408, 429):
         return TransportError(f"http_{status}", str(error), permanent=True)
-    code = f"http_{status}" if isinstance(status, int) else type(error).__name__
+    code = f"http_{status}" if isinstance(status, int) else name
     return TransportError(code, str(error), permanent=False)
 
 
 def _classify(error: Exception) -> TransportError:
+    # smtplib's errors are OSErrors: the specific ones are looked at first.
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(error.recipients.values()), (550, b"recipient refused"))
-        return smtp_error(code, text)
+        return smtp_error(code, text, recipient=True)
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return TransportError(
+            "smtp_auth_failed", smtp_error(error.smtp_code, error.smtp_error).detail, False
+        )
     if isinstance(error, smtplib.SMTPResponseException):
         return smtp_error(error.smtp_code, error.smtp_error)
+    if isinstance(error, smtplib.SMTPNotSupportedError):  # e.g. an address that needs SMTPUTF8
+        return TransportError("smtp_not_supported", str(error), permanent=True)
+    if isinstance(error, BadHeaderError):  # a rendered subject with a line break in it
+        return TransportError("invalid_header", str(error), permanent=True)
     if isinstance(error, socket.timeout | TimeoutError):
         return TransportError("timeout", str(error) or "timed out", permanent=False)
     if isinstance(error, ConnectionRefusedError):
@@ -125,8 +146,11 @@ class EmailTransport:
 
     def _open(self) -> Any:
         if self._connection is None:
-            self._connection = get_connection(fail_silently=False)
-            self._connection.open()
+            connection = get_connection(fail_silently=False)
+            connection.open()
+            # Kept only once open: a connection that failed to open is not reused as if
+            # it were (the backend would then open and close one per message).
+            self._connection = connection
         return self._connection
 
     def close(self) -> None:
@@ -138,9 +162,21 @@ class EmailTransport:
             self._connection = None
 
     def _send_one(self, email: EmailMultiAlternatives) -> None:
-        connection = self._open()
-        email.connection = connection
-        connection.send_messages([email])
+        reused = self._connection is not None
+        try:
+            connection = self._open()
+            email.connection = connection
+            connection.send_messages([email])
+        except STALE_CONNECTION_ERRORS:
+            if not reused:
+                raise
+            # The server dropped the connection while it was idle: open a new one, try once
+            # more. (A drop after the server accepted the data would send twice; SMTP gives
+            # no way to tell, and a duplicate beats a loss.)
+            self.close()
+            connection = self._open()
+            email.connection = connection
+            connection.send_messages([email])
 
     def send_many(self, outgoing: Sequence[Outgoing]) -> Iterator[SendResult]:
         # One result as soon as the server answered each message: the caller records it
@@ -149,18 +185,13 @@ class EmailTransport:
             email = email_build(message)
             provider_id = email.extra_headers["Message-ID"]
             try:
-                try:
-                    self._send_one(email)
-                except smtplib.SMTPServerDisconnected:
-                    # An idle connection the server closed: open a new one, try once more.
-                    self.close()
-                    self._send_one(email)
+                self._send_one(email)
             except Exception as error:
                 # After a refused recipient or a reply code the session goes on (smtplib
                 # resets it); after anything else the connection is not trusted again.
                 if not isinstance(
                     error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused
-                ):
+                ) or isinstance(error, smtplib.SMTPConnectError):
                     self.close()
                 yield SendResult(message.message_id, error=_classify(error))
                 continue

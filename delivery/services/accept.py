@@ -158,7 +158,9 @@ def _addresses(
             if profile is not None
             else None
         )
-        kind = namespace.value_kind if recipient.type == RecipientType.AEP else _kind_of(recipient)
+        # An external recipient without a namespace is named like the campaign's recipients.
+        named_like_campaign = recipient.type == RecipientType.AEP or not recipient.namespace
+        kind = namespace.value_kind if named_like_campaign else _kind_of(recipient)
         address = recipient_address(
             channel=snapshot.channel,
             index=index,

@@ -107,6 +107,16 @@ def _locale(snapshot: VersionSnapshot, message: Message, merged: Mapping[str, An
     return locale if isinstance(locale, str) and locale else None
 
 
+def _marketing(message: Message, snapshots: Mapping[UUID, VersionSnapshot]) -> bool:
+    """Whether marketing rules (consent, every suppression) apply to ``message``.
+
+    A test send (``Execution.is_test``) goes to the address its user typed, so it
+    follows the transactional rules: only hard bounces and complaints block it.
+    """
+    is_test = message.execution.is_test  # claimed with select_related("execution")
+    return snapshots[message.version_id].category == Category.MARKETING and not is_test
+
+
 def _exclusions(
     messages: list[Message], snapshots: Mapping[UUID, VersionSnapshot]
 ) -> dict[UUID, str]:
@@ -128,9 +138,7 @@ def _exclusions(
             for s in Suppression.objects.filter(query).only("channel", "address", "reason")
         }
     marketing_profiles = {
-        m.profile_id
-        for m in messages
-        if m.profile_id is not None and snapshots[m.version_id].category == Category.MARKETING
+        m.profile_id for m in messages if m.profile_id is not None and _marketing(m, snapshots)
     }
     opted_in: set[tuple[Any, str]] = set()
     if marketing_profiles:
@@ -143,7 +151,7 @@ def _exclusions(
         if message.pk in excluded:
             continue
         reason = suppressed.get((message.channel, message.address))
-        marketing = snapshots[message.version_id].category == Category.MARKETING
+        marketing = _marketing(message, snapshots)
         if reason is not None and (marketing or reason in Suppression.BLOCKS_TRANSACTIONAL):
             excluded[message.pk] = Reason.SUPPRESSED
         elif marketing and (message.profile_id, message.channel) not in opted_in:

@@ -103,7 +103,8 @@ def test_change_page_shows_attributes_identities_consent_and_suppressions(
     assert (consent_form.instance.channel, consent_form.instance.status) == ("email", "opted_in")
     assert "<td>ana@example.com</td><td>Spam complaint</td>" in content
     assert "other@example.com" not in content
-    assert "Messages sent to this profile will appear here once delivery is built." in content
+    # The Messages section comes from delivery (tests/delivery/test_admin_profile.py).
+    assert "No message has been sent to this profile yet." in content
 
 
 def _change_form(profile: Profile, identities: list[tuple[Identity | None, str, str]]) -> dict:
