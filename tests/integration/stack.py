@@ -285,8 +285,12 @@ class Clarion:
         return run
 
     def outputs(self) -> str:
-        """Every process's output, for an assertion message."""
-        return "\n".join(f"----- {p.name}\n{p.output()[-6000:]}" for p in self.launched)
+        """Every process's output (less the web's access log), for an assertion message."""
+        texts = []
+        for process in self.launched:
+            lines = [line for line in process.output().splitlines() if " HTTP/1.1" not in line]
+            texts.append(f"----- {process.name}\n" + "\n".join(lines[-80:]))
+        return "\n".join(texts)
 
     def close(self) -> None:
         for process in reversed(self.launched):

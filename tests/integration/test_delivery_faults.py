@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
+from statistics import median
 
 import pytest
 
@@ -32,7 +33,7 @@ from tests.integration.delivery_data import (
     wait_until_final,
 )
 from tests.integration.smtp_sink import SmtpSink
-from tests.integration.stack import RedisServer
+from tests.integration.stack import Clarion, RedisServer
 
 pytestmark = pytest.mark.worker
 
@@ -40,6 +41,14 @@ AUDIENCE_SIZE = 400
 BURST = 50
 MEMBERS = 10
 FINISH_SECONDS = 60  # a 10 s lease, a worker's restart and the sends, on a busy machine
+
+
+def assert_finished(execution_ids: list[str], running: Clarion) -> None:
+    """Every execution ends within FINISH_SECONDS (else: where its messages are, and logs)."""
+    assert wait_until_final(execution_ids, FINISH_SECONDS), (
+        statuses(execution_id__in=execution_ids),
+        running.outputs(),
+    )
 
 
 def assert_nothing_lost(sink: SmtpSink, execution_ids: list[str], expected: int) -> None:
@@ -92,7 +101,7 @@ def test_a_worker_killed_in_the_middle_of_an_audience_send_loses_nothing(
     # And once a worker runs again, beat's sweeper gives the claims back after their
     # lease and re-enqueues the tasks the dead worker took: everything is sent, once
     running.start("worker")
-    assert wait_until_final([execution_id], FINISH_SECONDS), running.outputs()
+    assert_finished([execution_id], running)
     assert_nothing_lost(smtp_sink, [execution_id], AUDIENCE_SIZE)
 
 
@@ -127,7 +136,7 @@ def test_a_worker_stopped_gracefully_finishes_its_batches_and_leaves_the_rest_qu
 
     # And a new worker sends the rest from the broker: all sent, once
     running.start("worker")
-    assert wait_until_final([execution_id], FINISH_SECONDS), running.outputs()
+    assert_finished([execution_id], running)
     assert_nothing_lost(smtp_sink, [execution_id], 200)
 
 
@@ -164,7 +173,7 @@ def test_web_worker_and_beat_killed_together_then_make_run_again_loses_nothing(
     # sent once: from the broker, or re-enqueued by the sweeper (lost publishes, tasks
     # the dead worker held, and its claims once their lease is over)
     running.start_run_clarion()
-    assert wait_until_final(execution_ids, FINISH_SECONDS), running.outputs()
+    assert_finished(execution_ids, running)
     assert_nothing_lost(smtp_sink, execution_ids, BURST)
 
 
@@ -184,22 +193,24 @@ def test_the_broker_stopped_during_a_burst_then_restarted_loses_nothing(
     up = api.burst(campaign, range(20))
     redis_server.stop()
     down = [api.unitary(campaign, [recipient(n)]) for n in range(20, 40)]  # one at a time
-    down.append(api.audience(marketing))
+    down_audience = [api.audience(marketing) for _ in range(3)]
     redis_server.start()
     back = api.burst(campaign, range(40, BURST))
 
     # Then every call was accepted, also while the broker was down, and without waiting
-    # on it: a publish that waited would take its retries (0.4 s to 0.9 s) or more
-    responses = up + down + back
-    assert [r.status_code for r in responses] == [202] * (BURST + 1)
-    down_seconds = [round(r.elapsed.total_seconds(), 3) for r in down]
-    assert max(down_seconds) < 0.4, down_seconds
+    # on it: a publish that waited would add its retries to every call (0.9 s to a
+    # unitary call, at least 0.4 s to an audience call's fan-out)
+    responses = up + down + down_audience + back
+    assert [r.status_code for r in responses] == [202] * len(responses)
+    seconds = [round(r.elapsed.total_seconds(), 3) for r in down + down_audience]
+    assert median(seconds[:20]) < 0.3, seconds
+    assert median(seconds[20:]) < 0.3, seconds
 
     # And once the broker is back, the sweeper re-enqueues the lost sends and restarts
-    # the fan-out whose publish was lost: every message is sent, once
+    # the fan-outs whose publish was lost: every message is sent, once
     execution_ids = [r.json()["executionId"] for r in responses]
-    assert wait_until_final(execution_ids, FINISH_SECONDS), running.outputs()
-    assert_nothing_lost(smtp_sink, execution_ids, BURST + MEMBERS)
+    assert_finished(execution_ids, running)
+    assert_nothing_lost(smtp_sink, execution_ids, BURST + 3 * MEMBERS)
 
 
 def test_smtp_451_then_250_is_retried_and_sent(
@@ -218,7 +229,7 @@ def test_smtp_451_then_250_is_retried_and_sent(
 
     # Then it is retried (after about CLARION_SEND_RETRY_BASE_SECONDS) and sent, once
     execution_id = response.json()["executionId"]
-    assert wait_until_final([execution_id], FINISH_SECONDS), running.outputs()
+    assert_finished([execution_id], running)
     message = Message.objects.get(execution_id=execution_id)
     assert message.status == "sent"
     assert message.attempts == 2
@@ -245,7 +256,7 @@ def test_smtp_550_fails_at_once_and_suppresses_the_address(
 
     # Then it fails after one attempt with the server's reason, and nothing is received
     execution_id = response.json()["executionId"]
-    assert wait_until_final([execution_id], FINISH_SECONDS), running.outputs()
+    assert_finished([execution_id], running)
     message = Message.objects.get(execution_id=execution_id)
     assert message.status == "failed"
     assert message.reason == "smtp_550"
@@ -268,7 +279,7 @@ def test_smtp_550_fails_at_once_and_suppresses_the_address(
     # And a later call to her is excluded without the server being asked again
     again = api.unitary(campaign, [recipient(2, userId="ana@example.com")])
     assert again.status_code == 202, again.text
-    assert wait_until_final([again.json()["executionId"]], FINISH_SECONDS), running.outputs()
+    assert_finished([again.json()["executionId"]], running)
     later = Message.objects.get(execution_id=again.json()["executionId"])
     assert (later.status, later.reason, later.attempts) == ("excluded", "suppressed", 1)
     assert MessageAttempt.objects.filter(message=later).count() == 0
