@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-ErasureHook = Callable[[UUID], None]
+ErasureHook = Callable[[UUID], object]  # what a hook returns is ignored
 
 _hooks: list[ErasureHook] = []
 

@@ -5,20 +5,32 @@ or is refused with how long to wait), and a campaign's throttle across all
 workers (``reserve``: a sender books its slots and sleeps until they come, so
 senders on every worker queue up behind each other at the campaign's rate).
 With ``REDIS_URL`` set one Lua script makes each step atomic on the Redis
-server, whose clock all processes share; without it a lock guards a dictionary
-in the process, which is what a one-machine ``make run`` needs.
+server, whose clock all processes share. Without it (a one-machine ``make run``)
+the rate limit is kept per process, and a campaign's throttle in a small file
+under ``CLARION_DATA_DIR/buckets/`` locked with ``flock``, so it still holds
+across the worker's processes on that machine.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# A Redis that does not answer must not hang a request or a sender forever.
+REDIS_TIMEOUT_SECONDS = 2.0
 
 # KEYS[1] bucket; ARGV: rate per second, capacity, tokens wanted, mode (1 = reserve:
 # always book, possibly into debt; 0 = take only when available).
@@ -68,7 +80,11 @@ class BucketAnswer:
 def _script() -> Any:
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
     return client.register_script(_LUA)
 
 
@@ -95,6 +111,32 @@ def _local_step(
         return answer
 
 
+def _machine_folder() -> Path:
+    return Path(settings.DATA_DIR) / "buckets"
+
+
+def _machine_reserve(key: str, rate: float, count: int) -> float:
+    """``bucket_reserve`` for every process of this machine: the bucket is a file
+    (tokens and the wall-clock time they were counted), read and written under an
+    exclusive ``flock``."""
+    folder = _machine_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / hashlib.sha256(key.encode()).hexdigest()[:32]
+    with path.open("a+") as bucket:
+        fcntl.flock(bucket, fcntl.LOCK_EX)  # released when the file is closed
+        bucket.seek(0)
+        now = time.time()
+        try:
+            tokens, at = (float(part) for part in bucket.read().split())
+        except ValueError:  # a new (or damaged) bucket starts empty
+            tokens, at = 0.0, now
+        tokens = min(1.0, tokens + max(0.0, now - at) * rate) - count
+        bucket.seek(0)
+        bucket.truncate()
+        bucket.write(f"{tokens!r} {now!r}")
+    return max(0.0, -tokens / rate)
+
+
 def _step(key: str, rate: float, capacity: float, wanted: float, reserve: bool) -> BucketAnswer:
     if rate <= 0:
         raise ValueError("rate must be positive")
@@ -116,14 +158,26 @@ def bucket_reserve(key: str, *, rate: float, count: int) -> float:
 
     The bucket starts empty and holds at most one token, so slots are spaced
     evenly: ``count`` messages at ``rate`` take ``count / rate`` seconds, whoever sends them.
+    When Redis does not answer, the process's own bucket books the slots: the rate
+    then holds per process instead of across workers, and sending goes on.
     """
-    return _step(key, rate, 1, count, reserve=True).wait_seconds
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    if not settings.REDIS_URL:
+        return _machine_reserve(key, rate, count)
+    try:
+        return _step(key, rate, 1, count, reserve=True).wait_seconds
+    except RedisError:
+        logger.warning("Redis did not answer; throttling %s in this process only", key)
+        return _local_step(key, rate, 1, count, reserve=True).wait_seconds
 
 
 def bucket_reset_local() -> None:
-    """Forget the in-process buckets (tests)."""
+    """Forget the in-process and on-machine buckets (tests)."""
     with _local_lock:
         _local.clear()
+    for path in _machine_folder().glob("*"):
+        path.unlink(missing_ok=True)
 
 
 def seconds_until_full(answer: BucketAnswer, *, rate: float, capacity: float) -> int:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audiences.erasure import erasure_hooks
 from audiences.models import (
     AudienceMember,
     Consent,
@@ -26,7 +27,6 @@ from audiences.models import (
     Profile,
     PushRegistration,
 )
-from audiences.erasure import erasure_hooks
 from audiences.profile_input import ProfileInput
 from core.errors import ClarionError, FieldError, InvalidInput
 

@@ -14,8 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from campaigns.models import Campaign, ChannelConfiguration, Status
@@ -212,7 +212,7 @@ def demo_curl_campaigns(*, base_url: str, api_key: str | None) -> str:
 
 def _mail_goes_to() -> str:
     if settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
-        return f"the outbox folder {settings.EMAIL_FILE_PATH}"
+        return f"the outbox folder {getattr(settings, 'EMAIL_FILE_PATH', 'var/outbox')}"
     return "the mail server of EMAIL_URL"
 
 

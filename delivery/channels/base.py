@@ -1,12 +1,13 @@
 """The one interface every channel's transport implements, and its errors.
 
 A transport takes rendered messages and hands them to a provider; it returns
-one ``SendResult`` per message, in order, and may yield each as soon as the
-provider answered (the sender records it before the next message goes, so a
-crash never leaves a sent message unrecorded for longer than that). It never raises for one message's
-failure: the result carries a ``TransportError`` that says whether to retry
-(``permanent=False``), and whether the address should be suppressed (a hard
-bounce) or the push token forgotten (``gone``). After Healthchecks' transports.
+one ``SendResult`` per message, in order: a list, or an iterator that yields
+each as soon as the provider answered (the sender then records each before the
+next message goes, so a crash leaves no sent message unrecorded but the one in
+hand). It never raises for one message's failure: the result carries a
+``TransportError`` that says whether to retry (``permanent=False``), and whether
+the address should be suppressed (a hard bounce) or the push token forgotten
+(``gone``). After Healthchecks' transports.
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ where it stopped (a unique constraint keeps it from writing a message twice).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from audiences.selectors import audience_iter_batches
 from campaigns.models import Category
 from campaigns.versions import VersionSnapshot, version_snapshot_by_id
 from core.actors import Actor
+from core.channels import Channel
 from core.errors import ClarionError, FieldError, invalid_input
 from core.formats import iso_datetime
 from delivery.addresses import profile_address
@@ -51,6 +53,8 @@ from delivery.services.idempotency import (
     idempotency_replay,
 )
 from delivery.services.triggers import CampaignNotLive, triggerable_version
+
+logger = logging.getLogger(__name__)
 
 FANOUT_BATCH_SIZE = 1000  # profiles per batch: one bulk insert, a few MB at most
 
@@ -200,9 +204,14 @@ def execution_schedules_start(*, now: datetime | None = None) -> int:
                 continue
             actor = Actor(api_key=schedule.api_key)
             try:
+                if schedule.api_key is not None and not schedule.api_key.is_active:
+                    # A revoked key's calls are refused; so are the ones it scheduled.
+                    raise CampaignNotLive(
+                        message=_("The API key that scheduled this execution was revoked.")
+                    )
                 snapshot = triggerable_version(
                     campaign_id=schedule.campaign_id,
-                    actor=Actor() if schedule.api_key is None else actor,
+                    actor=actor,
                     category=Category.MARKETING,
                     now=now,
                 )
@@ -210,7 +219,7 @@ def execution_schedules_start(*, now: datetime | None = None) -> int:
                     raise CampaignNotLive(message=_("The audience of this schedule was deleted."))
             except ClarionError as error:
                 ExecutionSchedule.objects.filter(pk=schedule.pk).update(
-                    status=ExecutionSchedule.Status.FAILED, error=error.message
+                    status=ExecutionSchedule.Status.FAILED, error=error.message, updated_at=now
                 )
                 continue
             _execution_create(
@@ -242,11 +251,24 @@ def _registrations(profiles: list[Profile]) -> dict[Any, list[PushRegistration]]
     return found
 
 
-def _fanout_batch(execution: Execution, snapshot: VersionSnapshot, profiles: list[Profile]) -> None:
+def _fanout_batch(
+    execution: Execution, snapshot: VersionSnapshot, profiles: list[Profile], *, offset: int
+) -> None:
+    """Write one batch's messages, publish their send tasks, then move the cursor.
+
+    The cursor moves only once the batch is published: a fan-out killed in between
+    redoes the batch when it resumes (the unique constraint keeps its rows single,
+    and a send task claims before it sends), so no batch waits for the sweeper.
+    """
     user_ids = _user_ids(profiles, snapshot.audience.identity_namespace)
-    registrations = _registrations(profiles) if snapshot.channel == "push" else {}
+    registrations = _registrations(profiles) if snapshot.channel == Channel.PUSH else {}
     app_id = str(snapshot.channel_settings.get("appId") or "")
     now = timezone.now()
+    # A throttled campaign sends this batch ``offset / rate`` seconds from now at the
+    # earliest: the sweeper counts its grace from then, instead of re-publishing a
+    # whole backlog that is only waiting for the throttle.
+    rate = snapshot.throttle_rate
+    enqueued_at = now + timedelta(seconds=offset / rate) if rate else now
     messages = []
     for profile in profiles:
         address = profile_address(
@@ -264,21 +286,22 @@ def _fanout_batch(execution: Execution, snapshot: VersionSnapshot, profiles: lis
                 profile=profile,
                 address=address.value if address else "",
                 push_info=address.push_info if address else None,
-                enqueued_at=now,
+                enqueued_at=enqueued_at,
             )
         )
-    with transaction.atomic():
-        Message.objects.bulk_create(messages, ignore_conflicts=True)
-        Execution.objects.filter(pk=execution.pk).update(
-            fanout_cursor=profiles[-1].pk, heartbeat_at=now
-        )
+    Message.objects.bulk_create(messages, ignore_conflicts=True)
     # Ids as stored: after a resumed fan-out some rows were written by the first run.
     ids = list(
         Message.objects.filter(
             execution=execution, profile__in=[p.pk for p in profiles], status=MessageStatus.QUEUED
-        ).values_list("id", flat=True)
+        )
+        .order_by("profile_id")
+        .values_list("id", flat=True)
     )
     send_now(ids)
+    Execution.objects.filter(pk=execution.pk).update(
+        fanout_cursor=profiles[-1].pk, heartbeat_at=timezone.now()
+    )
 
 
 def execution_fanout(*, execution_id: UUID) -> bool:
@@ -304,10 +327,14 @@ def execution_fanout(*, execution_id: UUID) -> bool:
         )
         return True
     if execution.audience is not None:
+        offset = 0
+        # One batch in memory at a time: the iterator reads the next batch only once
+        # this one is written and published.
         for profiles in audience_iter_batches(
             execution.audience, FANOUT_BATCH_SIZE, after=execution.fanout_cursor
         ):
-            _fanout_batch(execution, snapshot, profiles)
+            _fanout_batch(execution, snapshot, profiles, offset=offset)
+            offset += len(profiles)
     targeted = Message.objects.filter(execution_id=execution_id).count()
     Execution.objects.filter(pk=execution_id).update(
         fanout_done=True, targeted_count=targeted, heartbeat_at=timezone.now()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from delivery.models import (
@@ -51,23 +51,37 @@ def _final_status(counts: dict[str, Any]) -> str:
     return ExecutionStatus.SUCCEEDED
 
 
-def executions_refresh(*, execution_ids: Iterable[UUID], started: bool = False) -> None:
-    """Move executions along: ``in_progress`` when work starts, final when it is done."""
+def executions_unfinished_done() -> QuerySet[Execution]:
+    """Executions not marked final although every message is: all written, none waiting."""
+    waiting = Message.objects.filter(execution_id=OuterRef("pk"), status__in=UNFINISHED)
+    return (
+        Execution.objects.filter(fanout_done=True)
+        .exclude(status__in=EXECUTION_FINAL)
+        .exclude(Exists(waiting))
+    )
+
+
+def executions_refresh(*, execution_ids: Iterable[UUID], started: bool = False) -> int:
+    """Move executions along: ``in_progress`` when work starts, final when it is done.
+
+    Returns how many it moved. Whoever writes an execution's last outcome sees
+    every other outcome written (each batch refreshes after its commit), so the
+    last batch to finish is the one that marks the execution final.
+    """
     ids = list(execution_ids)
     if not ids:
-        return
+        return 0
     now = timezone.now()
     if started:
-        Execution.objects.filter(pk__in=ids, status=ExecutionStatus.QUEUED).update(
+        return Execution.objects.filter(pk__in=ids, status=ExecutionStatus.QUEUED).update(
             status=ExecutionStatus.IN_PROGRESS, started_at=now
         )
-        return
-    for execution in Execution.objects.filter(pk__in=ids, fanout_done=True).exclude(
-        status__in=EXECUTION_FINAL
-    ):
-        if Message.objects.filter(execution_id=execution.pk, status__in=UNFINISHED).exists():
-            continue
+    finished = 0
+    for execution in executions_unfinished_done().filter(pk__in=ids):
         counts = execution_counts(execution)
-        Execution.objects.filter(pk=execution.pk).exclude(status__in=EXECUTION_FINAL).update(
-            status=_final_status(counts), counts=counts, finished_at=now
+        finished += (
+            Execution.objects.filter(pk=execution.pk)
+            .exclude(status__in=EXECUTION_FINAL)
+            .update(status=_final_status(counts), counts=counts, finished_at=now)
         )
+    return finished

@@ -3,9 +3,13 @@
 ``message_send_batch`` is what a send task runs. It claims its messages with one
 conditional update (``queued`` to ``sending`` with a fresh claim token), so a task
 delivered twice sends once; renders each from the version live at acceptance
-(``version_render``); hands them to the channel's transport; and records every
-outcome in bulk: ``sent``, ``failed`` with its reason, ``excluded`` with its
-reason, or back to ``queued`` with the time of the next attempt.
+(``delivery.services.rendering``); hands them to the channel's transport, chunk
+by chunk at the campaign's throttle; and records every outcome in bulk as soon
+as it is known: ``sent``, ``failed`` with its reason, ``excluded`` with its
+reason, or back to ``queued`` with the time of the next attempt. Recording each
+chunk as it leaves, and each message of a transport that reports message by
+message (email), keeps what a killed worker leaves behind (messages the provider
+took but the database does not know) to one chunk, or one email.
 """
 
 from __future__ import annotations
@@ -15,40 +19,35 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
-from audiences.models import Consent, Suppression
-from audiences.services.profiles import deep_merge
+from audiences.models import Suppression
 from audiences.services.suppressions import push_registration_forget, suppression_add
-from campaigns.models import Category
-from campaigns.versions import VersionSnapshot, version_render, version_snapshot_by_id
+from campaigns.versions import VersionSnapshot, version_snapshot_by_id
 from core.buckets import bucket_reserve
 from core.errors import ClarionError
-from delivery.channels.base import Outgoing, SendResult, TransportError
+from delivery.channels.base import Outgoing, SendResult, Transport, TransportError
 from delivery.channels.registry import transport_for
-from delivery.models import Message, MessageAttempt, MessageStatus
+from delivery.models import Execution, Message, MessageAttempt, MessageStatus
+from delivery.services.exclusions import Reason, messages_excluded
 from delivery.services.executions import executions_refresh
+from delivery.services.recording import messages_record
+from delivery.services.rendering import message_render
+
+__all__ = ["BatchOutcome", "Reason", "message_render", "message_send_batch", "retry_delay"]
 
 logger = logging.getLogger(__name__)
 
-
-class Reason:
-    """Stable reason codes recorded on messages (docs/api.md lists them)."""
-
-    NO_CONSENT = "no_consent"
-    SUPPRESSED = "suppressed"
-    NO_ADDRESS = "no_address"
-    RENDER_FAILED = "render_failed"
-    VERSION_UNREADABLE = "version_unreadable"
+# A throttled chunk is at most this share of a second's messages: 500/s goes out
+# 50 every 0.1 s, never 500 in one burst.
+THROTTLE_CHUNKS_PER_SECOND = 10
 
 
 @dataclass
@@ -68,13 +67,13 @@ def retry_delay(attempt: int) -> float:
     30 s, 1.5 min, 4.5 min, 13.5 min and 40 min: about an hour in all.
     """
     base = settings.CLARION_SEND_RETRY_BASE_SECONDS * (3 ** (attempt - 1))
-    return base * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not security)
+    return float(base * random.uniform(0.8, 1.2))  # noqa: S311 (jitter, not security)
 
 
-def _claim(message_ids: Sequence[str], now: datetime) -> list[Message]:
-    token = uuid.uuid4()
+def _claim(message_ids: Sequence[str], token: UUID, now: datetime) -> list[Message]:
+    ids = list(message_ids)
     claimed = (
-        Message.objects.filter(pk__in=list(message_ids), status=MessageStatus.QUEUED)
+        Message.objects.filter(pk__in=ids, status=MessageStatus.QUEUED)
         .filter(
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
         )
@@ -87,106 +86,78 @@ def _claim(message_ids: Sequence[str], now: datetime) -> list[Message]:
     )
     if not claimed:
         return []
+    # Read back by primary key (the token alone has no index). A batch's messages
+    # share their execution: its context is read once, not once per message.
     return list(
-        Message.objects.filter(claim_token=token, status=MessageStatus.SENDING).select_related(
-            "execution", "profile"
-        )
+        Message.objects.filter(pk__in=ids, claim_token=token)
+        .order_by("accepted_at", "position")  # in the order they were accepted
+        .select_related("profile")
+        .prefetch_related(Prefetch("execution", Execution.objects.only("id", "context", "is_test")))
     )
 
 
-def _locale(snapshot: VersionSnapshot, message: Message, merged: Mapping[str, Any]) -> str | None:
-    if snapshot.locale_attribute:
-        value: Any = merged
-        for step in snapshot.locale_attribute.split("."):
-            value = value.get(step) if isinstance(value, Mapping) else None
-        if isinstance(value, str) and value:
-            return value
-    if message.profile is not None and message.profile.locale:
-        return message.profile.locale
-    locale = merged.get("locale")
-    return locale if isinstance(locale, str) and locale else None
+class _Hold:
+    """The batch's claim on the messages it has not recorded yet.
 
-
-def _marketing(message: Message, snapshots: Mapping[UUID, VersionSnapshot]) -> bool:
-    """Whether marketing rules (consent, every suppression) apply to ``message``.
-
-    A test send (``Execution.is_test``) goes to the address its user typed, so it
-    follows the transactional rules: only hard bounces and complaints block it.
+    A throttled batch can wait longer than the claim lease (a slow rate shared by
+    many workers). Its claim is renewed every third of the lease, while it waits,
+    so the sweeper never gives a message still in this worker's hands to another.
+    Messages the sweeper took anyway (the worker stalled past the lease) are
+    dropped: their new owner sends them.
     """
-    is_test = message.execution.is_test  # claimed with select_related("execution")
-    return snapshots[message.version_id].category == Category.MARKETING and not is_test
 
+    def __init__(self, token: UUID, messages: Iterable[Message]) -> None:
+        self.token = token
+        self.held = {m.pk for m in messages}
+        self.renewed = time.monotonic()
+        self.every = settings.CLARION_CLAIM_LEASE_SECONDS / 3
 
-def _exclusions(
-    messages: list[Message], snapshots: Mapping[UUID, VersionSnapshot]
-) -> dict[UUID, str]:
-    """Messages that must not be sent, with the reason: two queries for the whole batch."""
-    excluded: dict[UUID, str] = {}
-    by_channel: dict[str, set[str]] = defaultdict(set)
-    for message in messages:
-        if not message.address:
-            excluded[message.pk] = Reason.NO_ADDRESS
-        else:
-            by_channel[message.channel].add(message.address)
-    suppressed: dict[tuple[str, str], str] = {}
-    if by_channel:
-        query = Q()
-        for channel, addresses in by_channel.items():
-            query |= Q(channel=channel, address__in=addresses)
-        suppressed = {
-            (s.channel, s.address): s.reason
-            for s in Suppression.objects.filter(query).only("channel", "address", "reason")
-        }
-    marketing_profiles = {
-        m.profile_id for m in messages if m.profile_id is not None and _marketing(m, snapshots)
-    }
-    opted_in: set[tuple[Any, str]] = set()
-    if marketing_profiles:
-        opted_in = set(
-            Consent.objects.filter(
-                profile_id__in=marketing_profiles, status=Consent.Status.OPTED_IN
-            ).values_list("profile_id", "channel")
+    def _renew(self) -> None:
+        self.renewed = time.monotonic()
+        if not self.held:
+            return
+        renewed = Message.objects.filter(pk__in=self.held, claim_token=self.token).update(
+            claimed_at=timezone.now()
         )
-    for message in messages:
-        if message.pk in excluded:
-            continue
-        reason = suppressed.get((message.channel, message.address))
-        marketing = _marketing(message, snapshots)
-        if reason is not None and (marketing or reason in Suppression.BLOCKS_TRANSACTIONAL):
-            excluded[message.pk] = Reason.SUPPRESSED
-        elif marketing and (message.profile_id, message.channel) not in opted_in:
-            excluded[message.pk] = Reason.NO_CONSENT
-    return excluded
+        if renewed != len(self.held):
+            self.held = set(
+                Message.objects.filter(pk__in=self.held, claim_token=self.token).values_list(
+                    "pk", flat=True
+                )
+            )
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, renewing the claim whenever it is due."""
+        end = time.monotonic() + seconds
+        while True:
+            if time.monotonic() - self.renewed >= self.every:
+                self._renew()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, max(0.0, self.every - (time.monotonic() - self.renewed))))
+
+    def keep(self, pairs: list[tuple[Message, Outgoing]]) -> list[tuple[Message, Outgoing]]:
+        return [pair for pair in pairs if pair[0].pk in self.held]
+
+    def release(self, messages: Iterable[Message]) -> None:
+        self.held.difference_update(m.pk for m in messages)
 
 
-def message_render(message: Message, snapshot: VersionSnapshot | None = None) -> Any:
-    """Render ``message`` as it was (or will be) sent: its version, its recorded data.
-
-    The admin's "view rendered message" calls this too; raises InvalidInput when
-    the content does not render.
-    """
-    snapshot = snapshot or version_snapshot_by_id(message.version_id)
-    stored: Mapping[str, Any] = message.profile.attributes if message.profile is not None else {}
-    merged_profile = deep_merge(stored or {}, message.recipient_profile or {})
-    context = deep_merge(message.execution.context or {}, message.recipient_context or {})
-    locale = _locale(snapshot, message, merged_profile)
-    return version_render(
-        version=message.version_id, locale=locale, profile=merged_profile, context=context
-    )
-
-
-def _throttle(snapshot: VersionSnapshot, count: int) -> None:
-    """Hold the batch until the campaign's throttle lets ``count`` more messages go."""
+def _throttle_wait(snapshot: VersionSnapshot, count: int) -> float:
+    """Seconds until the campaign's throttle lets ``count`` more messages go (booked now)."""
     rate = snapshot.throttle_rate
     if not rate or count <= 0:
-        return
-    wait = bucket_reserve(f"throttle:{snapshot.campaign_id}", rate=float(rate), count=count)
-    if wait > 0:
-        time.sleep(wait)
+        return 0.0
+    return bucket_reserve(f"throttle:{snapshot.campaign_id}", rate=float(rate), count=count)
 
 
 def _apply_result(
-    message: Message, result: SendResult, now: datetime, outcome: BatchOutcome
+    message: Message,
+    result: SendResult,
+    now: datetime,
+    outcome: BatchOutcome,
+    delays: dict[int, float],
 ) -> MessageAttempt:
     error = result.error
     message.claim_token = None
@@ -194,6 +165,7 @@ def _apply_result(
     if error is None:
         message.status = MessageStatus.SENT
         message.sent_at = now
+        message.next_attempt_at = None
         message.provider_message_id = result.provider_message_id
         message.reason, message.reason_detail = "", ""
         outcome.sent += 1
@@ -205,13 +177,18 @@ def _apply_result(
         )
     message.reason, message.reason_detail = error.code, error.detail
     if not error.permanent and message.attempts < settings.CLARION_SEND_MAX_ATTEMPTS:
-        delay = retry_delay(message.attempts)
+        # One delay per attempt number and batch: the batch's retries go in one task,
+        # and the jitter still spreads the batches that failed together.
+        if message.attempts not in delays:
+            delays[message.attempts] = retry_delay(message.attempts)
+        delay = delays[message.attempts]
         message.status = MessageStatus.QUEUED
         message.next_attempt_at = message.enqueued_at = now + timedelta(seconds=delay)
-        outcome.retry.setdefault(round(delay, 1), []).append(str(message.pk))
+        outcome.retry.setdefault(delay, []).append(str(message.pk))
         result_outcome = MessageAttempt.Outcome.RETRY
     else:
         message.status = MessageStatus.FAILED
+        message.next_attempt_at = None
         outcome.failed += 1
         result_outcome = MessageAttempt.Outcome.FAILED
         _learn(message, error)
@@ -237,26 +214,10 @@ def _learn(message: Message, error: TransportError) -> None:
         push_registration_forget(token=message.address)
 
 
-_UPDATED_FIELDS = [
-    "status",
-    "reason",
-    "reason_detail",
-    "provider_message_id",
-    "sent_at",
-    "locale",
-    "warnings",
-    "claim_token",
-    "claimed_at",
-    "next_attempt_at",
-    "enqueued_at",
-    "updated_at",
-]
-
-
-def _fail(message: Message, status: str, reason: str, detail: str, outcome: BatchOutcome) -> None:
+def _finish(message: Message, status: str, reason: str, detail: str, outcome: BatchOutcome) -> None:
     message.status = status
     message.reason, message.reason_detail = reason, detail
-    message.claim_token = message.claimed_at = None
+    message.claim_token = message.claimed_at = message.next_attempt_at = None
     if status == MessageStatus.EXCLUDED:
         outcome.excluded += 1
     else:
@@ -274,92 +235,139 @@ def _snapshots(messages: Iterable[Message]) -> tuple[dict[UUID, VersionSnapshot]
     return found, broken
 
 
-def _record(messages: list[Message], attempts: list[MessageAttempt]) -> None:
-    """Write the messages' outcomes and their attempts, together."""
-    if not messages and not attempts:
-        return
-    finished = timezone.now()
+def _failed_attempt(message: Message, code: str, detail: str) -> MessageAttempt:
+    return MessageAttempt(
+        message=message,
+        number=message.attempts,
+        outcome=MessageAttempt.Outcome.FAILED,
+        code=code,
+        detail=detail[:2000],
+    )
+
+
+def _prepare(
+    messages: list[Message], outcome: BatchOutcome
+) -> tuple[dict[UUID, list[tuple[Message, Outgoing]]], list[Message], list[MessageAttempt]]:
+    """Exclude and render: what goes out by version, and what ended here with its attempts."""
+    snapshots, broken = _snapshots(messages)
+    excluded = messages_excluded([m for m in messages if m.version_id in snapshots], snapshots)
+    ready: dict[UUID, list[tuple[Message, Outgoing]]] = defaultdict(list)
+    ended: list[Message] = []
+    attempts: list[MessageAttempt] = []
     for message in messages:
-        message.updated_at = finished  # bulk_update does not apply auto_now
-    with transaction.atomic():
-        Message.objects.bulk_update(messages, _UPDATED_FIELDS)
-        MessageAttempt.objects.bulk_create(attempts)
+        if message.version_id in broken:
+            detail = broken[message.version_id]
+            _finish(message, MessageStatus.FAILED, Reason.VERSION_UNREADABLE, detail, outcome)
+            ended.append(message)
+            attempts.append(_failed_attempt(message, Reason.VERSION_UNREADABLE, detail))
+            continue
+        if message.pk in excluded:
+            reason, detail = excluded[message.pk]
+            _finish(message, MessageStatus.EXCLUDED, reason, detail, outcome)
+            message.attempts -= 1  # the claim counted a try; an excluded message had none
+            ended.append(message)
+            continue
+        snapshot = snapshots[message.version_id]
+        try:
+            rendered = message_render(message, snapshot)
+        except ClarionError as error:
+            detail = error.message
+        except Exception as error:  # a bug must not strand the batch in ``sending``
+            logger.exception("Rendering message %s failed", message.pk)
+            detail = repr(error)
+        else:
+            message.locale = rendered.locale
+            message.warnings = [
+                {"field": e.field, "variable": e.variable, "code": "empty_variable"}
+                for e in rendered.empty_variables
+            ]
+            outgoing = Outgoing(
+                message_id=message.pk,
+                channel=message.channel,
+                address=message.address,
+                parts=rendered.parts,
+                channel_settings=snapshot.channel_settings,
+                push_info=message.push_info,
+            )
+            ready[message.version_id].append((message, outgoing))
+            continue
+        _finish(message, MessageStatus.FAILED, Reason.RENDER_FAILED, detail, outcome)
+        ended.append(message)
+        attempts.append(_failed_attempt(message, Reason.RENDER_FAILED, detail))
+    return ready, ended, attempts
+
+
+def _send_chunk(
+    transport: Transport, chunk: list[tuple[Message, Outgoing]]
+) -> Iterator[list[tuple[Message, SendResult]]]:
+    """The chunk's messages with their results, in groups as the transport reports them.
+
+    A transport that returns a list reports the chunk at once; one that yields each
+    result as its provider answers (email: the SMTP server answers message by message)
+    reports them one by one, so each is recorded before the next message goes and a
+    killed worker leaves at most that one message unrecorded. A transport that raises
+    or miscounts fails what it did not report, transiently.
+    """
+    outgoing = [pair[1] for pair in chunk]
+    done = 0
+    try:
+        results = transport.send_many(outgoing)
+        if isinstance(results, Sequence):
+            if len(results) != len(outgoing):
+                raise ValueError(f"{len(results)} results for {len(outgoing)} messages")
+            done = len(chunk)
+            yield [(pair[0], result) for pair, result in zip(chunk, results, strict=True)]
+            return
+        for result in results:
+            if done == len(chunk):
+                raise ValueError(f"more results than the {len(outgoing)} messages")
+            done += 1
+            yield [(chunk[done - 1][0], result)]
+        if done != len(chunk):
+            raise ValueError(f"{done} results for {len(outgoing)} messages")
+    except Exception as error:  # transports report failures in results; this is a bug
+        logger.exception("The transport raised while sending %d messages", len(outgoing))
+        failure = TransportError(Reason.TRANSPORT_EXCEPTION, repr(error)[:500], permanent=False)
+        yield [(pair[0], SendResult(pair[1].message_id, error=failure)) for pair in chunk[done:]]
 
 
 def message_send_batch(*, message_ids: Sequence[str]) -> BatchOutcome:
     """Send the ``queued`` messages among ``message_ids``; see the module docstring."""
     outcome = BatchOutcome()
     now = timezone.now()
-    messages = _claim(message_ids, now)
+    token = uuid.uuid4()
+    messages = _claim(message_ids, token, now)
     if not messages:
         return outcome
     executions_refresh(execution_ids={m.execution_id for m in messages}, started=True)
-    snapshots, broken = _snapshots(messages)
-    excluded = _exclusions([m for m in messages if m.version_id in snapshots], snapshots)
-    attempts: list[MessageAttempt] = []
-    ready: dict[UUID, list[tuple[Message, Outgoing]]] = defaultdict(list)
-    for message in messages:
-        if message.version_id in broken:
-            _fail(
-                message,
-                MessageStatus.FAILED,
-                Reason.VERSION_UNREADABLE,
-                broken[message.version_id],
-                outcome,
-            )
-            continue
-        if message.pk in excluded:
-            _fail(message, MessageStatus.EXCLUDED, excluded[message.pk], "", outcome)
-            continue
-        snapshot = snapshots[message.version_id]
-        try:
-            rendered = message_render(message, snapshot)
-        except ClarionError as error:
-            _fail(message, MessageStatus.FAILED, Reason.RENDER_FAILED, error.message, outcome)
-            attempts.append(
-                MessageAttempt(
-                    message=message,
-                    number=message.attempts,
-                    outcome=MessageAttempt.Outcome.FAILED,
-                    code=Reason.RENDER_FAILED,
-                    detail=error.message[:2000],
-                )
-            )
-            continue
-        message.locale = rendered.locale
-        message.warnings = [
-            {"field": e.field, "variable": e.variable, "code": "empty_variable"}
-            for e in rendered.empty_variables
-        ]
-        ready[message.version_id].append(
-            (
-                message,
-                Outgoing(
-                    message_id=message.pk,
-                    channel=message.channel,
-                    address=message.address,
-                    parts=rendered.parts,
-                    channel_settings=snapshot.channel_settings,
-                    push_info=message.push_info,
-                ),
-            )
-        )
-    handed_over: set[UUID] = set()
+    hold = _Hold(token, messages)
+    ready, ended, attempts = _prepare(messages, outcome)
+    messages_record(token=token, messages=ended, attempts=attempts)
+    hold.release(ended)
+    delays: dict[int, float] = {}
     for version_id, pairs in ready.items():
-        snapshot = snapshots[version_id]
+        snapshot = version_snapshot_by_id(version_id)
         transport = transport_for(snapshot.channel, snapshot.channel_settings)
-        step = max(1, min(len(pairs), (snapshot.throttle_rate or len(pairs)) // 10 or 1))
+        rate = snapshot.throttle_rate
+        step = max(1, rate // THROTTLE_CHUNKS_PER_SECOND) if rate else len(pairs)
         for start in range(0, len(pairs), step):
-            chunk = pairs[start : start + step]
-            _throttle(snapshot, len(chunk))
-            results = transport.send_many([outgoing for _message, outgoing in chunk])
-            # Each outcome is committed as soon as the transport reports it (SMTP: once
-            # per message), so a worker killed mid-batch leaves nothing the provider took
-            # in "sending", for the sweeper to send a second time.
-            for (message, _outgoing), result in zip(chunk, results, strict=True):
-                _record([message], [_apply_result(message, result, timezone.now(), outcome)])
-                handed_over.add(message.pk)
-    _record([m for m in messages if m.pk not in handed_over], attempts)
+            chunk = hold.keep(pairs[start : start + step])
+            if not chunk:
+                continue
+            hold.wait(_throttle_wait(snapshot, len(chunk)))
+            chunk = hold.keep(chunk)
+            for reported in _send_chunk(transport, chunk):
+                sent_at = timezone.now()
+                done = [message for message, _result in reported]
+                messages_record(
+                    token=token,
+                    messages=done,
+                    attempts=[
+                        _apply_result(message, result, sent_at, outcome, delays)
+                        for message, result in reported
+                    ],
+                )
+                hold.release(done)
     _schedule_retries(outcome)
     executions_refresh(execution_ids={m.execution_id for m in messages})
     return outcome
@@ -371,5 +379,5 @@ def _schedule_retries(outcome: BatchOutcome) -> None:
     for delay, ids in outcome.retry.items():
         try:
             message_send_task.apply_async((ids,), countdown=delay)
-        except Exception:
+        except Exception:  # enqueued_at is the retry time: the sweeper sends it after the grace
             logger.warning("Could not schedule a retry; the sweeper will", exc_info=True)

@@ -5,22 +5,30 @@ Every accepted message is a ``queued`` row before the 202 leaves. The sweeper
 task should have run a grace period ago (a publish lost with the broker or the
 web process), gives back messages held in ``sending`` past their lease (a worker
 killed mid-batch), restarts audience fan-outs whose worker stopped reporting,
-and starts scheduled executions whose time has come. Re-enqueueing is safe: a
+marks final the executions whose last batch died before doing so, and starts
+scheduled executions whose time has come. Re-enqueueing is safe: a
 send task claims before it sends, so a message is sent once.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from delivery.enqueue import send_now
 from delivery.limits import FANOUT_STALL, SWEEP_MAX_MESSAGES
 from delivery.models import Execution, Message, MessageStatus
 from delivery.services.audience import execution_schedules_start
+from delivery.services.executions import executions_refresh, executions_unfinished_done
+
+logger = logging.getLogger(__name__)
+
+# Executions finished by one sweep at most (normally none: each batch finishes its own).
+SWEEP_MAX_EXECUTIONS = 1000
 
 
 def _grace() -> timedelta:
@@ -39,7 +47,8 @@ def delivery_sweep(*, now: datetime | None = None) -> dict[str, int]:
     late = list(
         Message.objects.filter(status=MessageStatus.QUEUED)
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - _grace()))
-        .order_by("enqueued_at")
+        # Oldest first, and the never-enqueued (given back by a dead worker) before all.
+        .order_by(F("enqueued_at").asc(nulls_first=True))
         .values_list("id", flat=True)[:SWEEP_MAX_MESSAGES]
     )
     if late:
@@ -54,11 +63,23 @@ def delivery_sweep(*, now: datetime | None = None) -> dict[str, int]:
         .values_list("id", flat=True)
     )
     for execution_id in stalled:
-        execution_fanout_task.delay(str(execution_id))
+        try:
+            execution_fanout_task.delay(str(execution_id))
+        except Exception:  # the broker is down: the next sweep tries again
+            logger.warning("Could not restart fan-out %s", execution_id, exc_info=True)
+    # A worker killed between writing the last outcome and marking its execution
+    # leaves the execution running forever; finish it here.
+    done = list(
+        executions_unfinished_done()
+        .filter(created_at__lt=now - _grace())
+        .values_list("id", flat=True)[:SWEEP_MAX_EXECUTIONS]
+    )
+    finished = executions_refresh(execution_ids=done)
     started = execution_schedules_start(now=now)
     return {
         "reclaimed": reclaimed,
         "reenqueued": len(late),
         "fanouts_restarted": len(stalled),
+        "executions_finished": finished,
         "schedules_started": started,
     }

@@ -192,7 +192,16 @@ class RedisServer:
 
     def start(self) -> None:
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        argv += ["--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", str(self.log_dir)]
+        argv += [
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(self.log_dir),
+        ]
         server = launch("redis", argv, env=dict(os.environ), log_dir=self.log_dir)
         self.launched.append(server)
         assert wait_for(self.answers, 10), server.output()
