@@ -281,7 +281,7 @@ def test_smtp_550_fails_at_once_and_suppresses_the_address(
     assert again.status_code == 202, again.text
     assert_finished([again.json()["executionId"]], running)
     later = Message.objects.get(execution_id=again.json()["executionId"])
-    assert (later.status, later.reason, later.attempts) == ("excluded", "suppressed", 1)
+    assert (later.status, later.reason, later.attempts) == ("excluded", "suppressed", 0)
     assert MessageAttempt.objects.filter(message=later).count() == 0
     assert smtp_sink.replies_to("ana@example.com") == ["550"]
     assert smtp_sink.count() == 0
