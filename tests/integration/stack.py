@@ -191,17 +191,10 @@ class RedisServer:
             return False
 
     def start(self) -> None:
+        # No persistence (as the machine's own Redis): a restart starts empty.
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        argv += [
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            str(self.log_dir),
-        ]
+        argv += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        argv += ["--dir", str(self.log_dir)]
         server = launch("redis", argv, env=dict(os.environ), log_dir=self.log_dir)
         self.launched.append(server)
         assert wait_for(self.answers, 10), server.output()
