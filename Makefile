@@ -23,7 +23,7 @@ FIND_PYTHON = set -f; python=; \
 	  exit 1; \
 	fi
 
-.PHONY: run test lint typecheck check install clean which-python
+.PHONY: run test lint typecheck check install clean which-python bench-trigger
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -60,6 +60,11 @@ check: lint typecheck
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+# The trigger API's figures (docs/performance.md). Needs PostgreSQL, Redis and wrk; drops
+# and creates the database clarion_bench. Options: make bench-trigger BENCH_ARGS="--duration 60".
+bench-trigger: $(STAMP)
+	$(BIN)/python benchmarks/bench_trigger.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -24,15 +24,21 @@ _MISSING = "missing"  # cached "no such campaign", so unknown ids cost no query 
 
 @dataclass(frozen=True)
 class TriggerTarget:
-    """A campaign as trigger calls see it: its status and live version."""
+    """A campaign as trigger calls see it: its status, category and live version.
+
+    ``category`` is the row's; once a version is live, its snapshot's is the one
+    that counts (they agree: the category cannot change after activation).
+    """
 
     campaign_id: UUID
     status: str
     version_id: UUID | None
+    category: str
 
 
 def _key(campaign_id: UUID) -> str:
-    return f"trigger-target:{campaign_id}"
+    # v2: the cached value gained ``category``; older entries are never read back.
+    return f"trigger-target:v2:{campaign_id}"
 
 
 def trigger_target_get(campaign_id: UUID) -> TriggerTarget | None:
@@ -42,11 +48,15 @@ def trigger_target_get(campaign_id: UUID) -> TriggerTarget | None:
         return None
     if isinstance(found, TriggerTarget):
         return found
-    row = Campaign.objects.filter(pk=campaign_id).values("status", "live_version_id").first()
+    row = (
+        Campaign.objects.filter(pk=campaign_id)
+        .values("status", "live_version_id", "category")
+        .first()
+    )
     if row is None:
         cache.set(_key(campaign_id), _MISSING, TRIGGER_TARGET_CACHE_SECONDS)
         return None
-    target = TriggerTarget(campaign_id, row["status"], row["live_version_id"])
+    target = TriggerTarget(campaign_id, row["status"], row["live_version_id"], row["category"])
     cache.set(_key(campaign_id), target, TRIGGER_TARGET_CACHE_SECONDS)
     return target
 
@@ -59,6 +69,16 @@ def trigger_target_forget(campaign_id: UUID) -> None:
 
 
 _VERSION_LABELS_KEY = "version-labels:{}"
+
+
+def campaign_label_ids(campaign_id: UUID) -> frozenset[int]:
+    """The ids of the access labels on a campaign's row: what guards a campaign that has
+    no version yet (not cached: only calls for never-activated campaigns ask)."""
+    return frozenset(
+        Campaign.access_labels.through.objects.filter(campaign_id=campaign_id).values_list(
+            "accesslabel_id", flat=True
+        )
+    )
 
 
 def version_label_ids(version_id: UUID) -> frozenset[int]:

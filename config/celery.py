@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("clarion")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Celery's Django fixup closes the database connection before and after every task
+# unless this is set, so each send batch would open a new PostgreSQL connection. It
+# is set high and connections are instead recycled the way Django's request cycle
+# does it (below): after CONN_MAX_AGE, or at once when the last one failed.
+app.conf.CELERY_DB_REUSE_MAX = 1_000_000
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _close_old_connections(**_kwargs: Any) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()

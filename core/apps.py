@@ -10,3 +10,10 @@ class CoreConfig(AppConfig):
     name = "core"
     verbose_name = _("Settings")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from core.db import connection_tune
+
+        connection_created.connect(connection_tune, dispatch_uid="core.db.connection_tune")

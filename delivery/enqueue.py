@@ -49,7 +49,7 @@ def _publish_fanout(execution_id: str) -> None:
     from delivery.tasks import execution_fanout_task  # tasks import the services that call us
 
     try:
-        execution_fanout_task.delay(execution_id)
+        execution_fanout_task.apply_async((execution_id,), retry_policy=PUBLISH_RETRY_POLICY)
     except Exception:
         logger.warning(
             "Could not publish the fan-out of execution %s; the sweeper will start it",

@@ -9,6 +9,7 @@ so the answer to a malformed call does not depend on the key.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,6 +38,7 @@ from delivery.api.serializers import (
     UnitaryInputSerializer,
 )
 from delivery.calls import body_hash
+from delivery.limits import MAX_REQUEST_ID_LENGTH
 from delivery.models import ExecutionKind
 from delivery.selectors import (
     execution_data,
@@ -141,6 +143,7 @@ class _TriggerApi(APIView):
 
     access = {"POST": TRIGGER}
     input_serializer: type[ClosedSerializer]
+    output_serializer: type[serializers.Serializer]
     endpoint: str
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -156,7 +159,9 @@ class _TriggerApi(APIView):
             return {}
         rate = float(settings.CLARION_TRIGGER_RATE_LIMIT)
         capacity = float(settings.CLARION_TRIGGER_RATE_BURST)
-        answer = bucket_take(f"trigger:{request.auth.pk}", rate=rate, capacity=capacity)
+        # By the key's random prefix rather than its row id: installations (and test
+        # databases) sharing one Redis never share a bucket.
+        answer = bucket_take(f"trigger:{request.auth.prefix}", rate=rate, capacity=capacity)
         headers = {
             "RateLimit-Limit": str(settings.CLARION_TRIGGER_RATE_LIMIT),
             "RateLimit-Remaining": str(max(0, int(answer.tokens_left))),
@@ -168,18 +173,26 @@ class _TriggerApi(APIView):
         return headers
 
     def idempotency_key(self, request: Request, request_id: str) -> str:
+        """The ``Idempotency-Key`` header, else ``requestId``. A header longer than a
+        record holds is kept as its hash: cut short, two keys could become one."""
         header = request.headers.get("Idempotency-Key", "").strip()
-        return header[:255] if header else request_id
+        if len(header) > MAX_REQUEST_ID_LENGTH:
+            return "sha256:" + hashlib.sha256(header.encode()).hexdigest()
+        return header or request_id
 
     def accepted(self, accepted: Accepted, location: str) -> Response:
         headers = dict(self.rate_headers) | {"Location": location}
         if accepted.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return Response(accepted.body, status=accepted.status, headers=headers)
+        # Through the output serializer, so a replay is byte for byte the first answer:
+        # the stored body comes back from PostgreSQL's jsonb with its keys reordered.
+        body = self.output_serializer(accepted.body).data
+        return Response(body, status=accepted.status, headers=headers)
 
 
 class ExecutionUnitaryCreateApi(_TriggerApi):
     input_serializer = UnitaryInputSerializer
+    output_serializer = UnitaryAcceptedSerializer
     endpoint = ExecutionKind.UNITARY
 
     @extend_schema(
@@ -204,6 +217,7 @@ class ExecutionUnitaryCreateApi(_TriggerApi):
 
 class ExecutionAudienceCreateApi(_TriggerApi):
     input_serializer = AudienceInputSerializer
+    output_serializer = AudienceAcceptedSerializer
     endpoint = ExecutionKind.AUDIENCE
 
     @extend_schema(

@@ -10,11 +10,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import serializers
 
-from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
+from core.api.fields import (
+    ClosedSerializer,
+    ClosedSerializerSchema,
+    StrictCharField,
+    StrictObjectField,
+)
 from core.channels import Platform
 from delivery.calls import AudienceCall, PushTarget, TriggerRecipient, UnitaryCall
 from delivery.limits import (
@@ -73,8 +80,44 @@ class ChannelDataSerializer(ClosedSerializer):
         ref_name = "TriggerChannelData"
 
 
-class RecipientSerializer(ClosedSerializer):
+class ReferencePayloadSerializer(ClosedSerializer):
+    # An object of the reference product's payload: its merge-policy fields are
+    # accepted and ignored. (A comment: a docstring would describe every subclass.)
+
     ignored_fields = REFERENCE_IGNORED
+    # What validate() checks beyond the fields, said in the schema (JSON Schema anyOf).
+    schema_any_of: list[dict[str, Any]] = []
+
+
+class ReferencePayloadSchema(ClosedSerializerSchema):
+    """The schema of a ``ReferencePayloadSerializer``: closed, with the ignored fields
+    described as such and its ``schema_any_of`` (a request it allows is never a 400)."""
+
+    target_class = ReferencePayloadSerializer
+    match_subclasses = True
+    priority = 1  # over ClosedSerializerSchema, whose work this one extends
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = super().map_serializer(auto_schema, direction)
+        if direction == "request":
+            for name in sorted(self.target.ignored_fields):
+                schema["properties"][name] = {
+                    "description": str(
+                        _lazy("Accepted for compatibility with the reference product; ignored.")
+                    )
+                }
+            if self.target.schema_any_of:
+                schema["anyOf"] = self.target.schema_any_of
+        return schema
+
+
+class RecipientSerializer(ReferencePayloadSerializer):
+    # An aep recipient needs a namespace (validate); a pattern rather than an enum, which
+    # drf-spectacular would merge into the field's enum component.
+    schema_any_of = [
+        {"properties": {"type": {"type": "string", "pattern": "^external$"}}},
+        {"required": ["namespace"]},
+    ]
 
     type = serializers.ChoiceField(
         choices=RecipientType.choices,
@@ -110,9 +153,7 @@ class RecipientSerializer(ClosedSerializer):
         return attrs
 
 
-class UnitaryInputSerializer(ClosedSerializer):
-    ignored_fields = REFERENCE_IGNORED
-
+class UnitaryInputSerializer(ReferencePayloadSerializer):
     requestId = StrictCharField(
         min_length=1,
         max_length=MAX_REQUEST_ID_LENGTH,
@@ -177,23 +218,34 @@ class AudienceRefSerializer(ClosedSerializer):
         ref_name = "AudienceExecutionAudience"
 
 
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time with a UTC offset (RFC 3339, as the schema's ``date-time``).
+
+    DRF would read a time without an offset in the server's time zone, so the moment
+    a call names would depend on the server's settings.
+    """
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:  # well formed, out of range: DRF's own message
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
+                raise serializers.ValidationError(_("Give a time zone, e.g. 2026-12-01T09:00:00Z."))
+        return super().to_internal_value(value)
+
+
 class ScheduleInputSerializer(ClosedSerializer):
-    executeAt = serializers.DateTimeField(
+    executeAt = AwareDateTimeField(
         help_text=_lazy("When to send (ISO 8601 with a time zone); in the past means now.")
     )
 
     class Meta:
         ref_name = "AudienceExecutionSchedule"
 
-    def validate_executeAt(self, value: Any) -> Any:
-        if getattr(value, "tzinfo", None) is None:
-            raise serializers.ValidationError(_("Give a time zone, e.g. 2026-12-01T09:00:00Z."))
-        return value
 
-
-class AudienceInputSerializer(ClosedSerializer):
-    ignored_fields = REFERENCE_IGNORED
-
+class AudienceInputSerializer(ReferencePayloadSerializer):
     campaignId = serializers.UUIDField(format="hex_verbose")
     requestId = StrictCharField(required=False, min_length=1, max_length=MAX_REQUEST_ID_LENGTH)
     audience = AudienceRefSerializer(

@@ -67,12 +67,19 @@ _namespaces: dict[str, tuple[float, IdentityNamespace]] = {}
 
 
 def _namespace(code: str) -> IdentityNamespace:
-    """The campaign's identity namespace, read at most once a minute per process."""
+    """The campaign's identity namespace as normalising needs it (its code and value
+    kind), read at most once a minute per process.
+
+    An unsaved copy: its primary key is never used, since a namespace deleted and
+    created again (a test database flushed) has a new one. Identities are looked up
+    by the namespace's code, and new ones get the row read when they are written.
+    """
     found = _namespaces.get(code)
     now = time.monotonic()
     if found is not None and now - found[0] < NAMESPACE_CACHE_SECONDS:
         return found[1]
-    namespace = identity_namespace_get(code, at="/campaignId")
+    row = identity_namespace_get(code, at="/campaignId")
+    namespace = IdentityNamespace(code=row.code, name=row.name, value_kind=row.value_kind)
     _namespaces[code] = (now, namespace)
     return namespace
 
@@ -113,11 +120,16 @@ def _resolve(
         except IdentityValueError as error:
             errors.append(FieldError(pointer("recipients", index, "userId"), str(error)))
     if errors:
-        raise invalid_input(errors)
+        # In an email or phone namespace the userId is an address (step 8's code);
+        # elsewhere it is an id that cannot be one (blank, control characters).
+        kind = namespace.value_kind
+        address_kinds = (IdentityNamespace.ValueKind.EMAIL, IdentityNamespace.ValueKind.PHONE)
+        code = "invalid_address" if kind in address_kinds else "invalid_identity"
+        raise invalid_input(errors, code=code)
     profiles: dict[str, Profile] = {}
     if values:
         found = Identity.objects.filter(
-            namespace=namespace, value__in=set(values.values())
+            namespace__code=namespace.code, value__in=set(values.values())
         ).select_related("profile")
         profiles = {identity.value: identity.profile for identity in found}
     unknown = [index for index, value in values.items() if value not in profiles]
@@ -202,9 +214,10 @@ def _create_profiles(
             profile.mobile_number = value
         created[value] = profile
     Profile.objects.bulk_create(created.values())
+    row = IdentityNamespace.objects.get(code=namespace.code)
     # Raises IntegrityError when a concurrent call created one of them first.
     Identity.objects.bulk_create(
-        [Identity(profile=p, namespace=namespace, value=v) for v, p in created.items()]
+        [Identity(profile=p, namespace=row, value=v) for v, p in created.items()]
     )
     return created
 

@@ -11,7 +11,6 @@ where it stopped (a unique constraint keeps it from writing a message twice).
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -53,8 +52,6 @@ from delivery.services.idempotency import (
     idempotency_replay,
 )
 from delivery.services.triggers import CampaignNotLive, triggerable_version
-
-logger = logging.getLogger(__name__)
 
 FANOUT_BATCH_SIZE = 1000  # profiles per batch: one bulk insert, a few MB at most
 

@@ -12,7 +12,8 @@ visible exactly when the execution is. A second call with the same key:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,10 +74,32 @@ def idempotency_replay(*, owner: str, key: str, fingerprint: str, at: str) -> Re
     return _replay(record, fingerprint, at) if record is not None else None
 
 
-def _wait_limit() -> None:
-    if connection.vendor == "postgresql":
+@contextmanager
+def _bounded_wait() -> Iterator[None]:
+    """A transaction that waits at most ``IDEMPOTENCY_WAIT_MS`` on a concurrent call's.
+
+    PostgreSQL: the record's insert waits on the unique index while another
+    transaction holds the same key; ``lock_timeout`` bounds it. SQLite: the
+    transaction starts with ``BEGIN IMMEDIATE`` (settings), which waits for the one
+    write lock as long as the busy timeout says; it is shortened for that ``BEGIN``.
+    Either way an expired wait is an OperationalError about a lock.
+    """
+    wait_ms = int(IDEMPOTENCY_WAIT_MS)
+    shorten = connection.vendor == "sqlite" and not connection.in_atomic_block
+    if shorten:
         with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = {int(IDEMPOTENCY_WAIT_MS)}")
+            cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = {wait_ms}")
+            yield
+    finally:
+        if shorten:
+            timeout = float(connection.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
 
 def accept_once(
@@ -97,9 +120,8 @@ def accept_once(
     ``write`` runs.
     """
     try:
-        with transaction.atomic():
+        with _bounded_wait() if key else transaction.atomic():
             if key:
-                _wait_limit()
                 IdempotencyRecord.objects.create(
                     owner=owner,
                     key=key,

@@ -15,7 +15,7 @@ from uuid import UUID
 from django.utils.translation import gettext as _
 
 from campaigns.models import Category, Status
-from campaigns.triggering import trigger_target_get, version_label_ids
+from campaigns.triggering import campaign_label_ids, trigger_target_get, version_label_ids
 from campaigns.versions import VersionSnapshot, version_snapshot_by_id
 from core.actors import Actor
 from core.errors import ClarionError, FieldError
@@ -65,20 +65,27 @@ def triggerable_version(
     if target is None:
         message = _("No campaign has the id %s.") % campaign_id
         raise CampaignNotFound(message=message, errors=[FieldError(_AT, message)])
-    if target.version_id is None:
-        message = _("The campaign has never been activated; activate it before triggering it.")
-        raise CampaignNotLive(message=message, errors=[FieldError(_AT, message)])
     held = access_labels_held(actor)
-    if held is not None and not version_label_ids(target.version_id) <= held:
-        message = _("This API key does not hold every access label of the campaign.")
-        raise MissingAccessLabel(message=message, errors=[FieldError(_AT, message)])
-    snapshot = version_snapshot_by_id(target.version_id)
-    if snapshot.category != category:
-        endpoint = "unitary" if snapshot.category == Category.TRANSACTIONAL else "audience"
+    if held is not None:
+        labels = (
+            version_label_ids(target.version_id)
+            if target.version_id is not None
+            else campaign_label_ids(campaign_id)
+        )
+        if not labels <= held:
+            message = _("This API key does not hold every access label of the campaign.")
+            raise MissingAccessLabel(message=message, errors=[FieldError(_AT, message)])
+    snapshot = version_snapshot_by_id(target.version_id) if target.version_id else None
+    found = snapshot.category if snapshot is not None else target.category
+    if found != category:
+        endpoint = "unitary" if found == Category.TRANSACTIONAL else "audience"
         message = _(
             "The campaign is %(category)s; trigger it with POST /api/v1/executions/%(endpoint)s."
-        ) % {"category": snapshot.category, "endpoint": endpoint}
+        ) % {"category": found, "endpoint": endpoint}
         raise CategoryMismatch(message=message, errors=[FieldError(_AT, message)])
+    if snapshot is None:
+        message = _("The campaign has never been activated; activate it before triggering it.")
+        raise CampaignNotLive(message=message, errors=[FieldError(_AT, message)])
     if target.status not in TRIGGERABLE:
         message = _("The campaign is %s, not live; only live campaigns can be triggered.") % (
             Status(target.status).label

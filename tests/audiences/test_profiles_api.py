@@ -259,8 +259,9 @@ def test_get_finds_the_profile_by_any_spelling(
         identities=[{"namespace": "email", "value": "ana@example.com"}],
         addresses={"email": "ana@example.com", "mobile": None, "push": []},
     )
-    # key, last-used update, namespace, identity, profile + 3 prefetches
-    assert len(queries) <= 8
+    # key and its labels (then cached), last-used update, namespace, identity, profile
+    # + 3 prefetches
+    assert len(queries) <= 9
 
 
 def test_get_unknown_profile_is_404(writer: APIClient) -> None:

@@ -29,7 +29,12 @@ pytestmark = pytest.mark.django_db
 def fanouts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Fan-out tasks are recorded instead of published."""
     started: list[str] = []
-    monkeypatch.setattr("delivery.tasks.execution_fanout_task.delay", started.append)
+
+    def publish(args: tuple[str], kwargs: object = None, **options: object) -> None:
+        started.append(args[0])
+
+    # apply_async: what delivery.enqueue.fanout_on_commit calls (and ``delay`` too)
+    monkeypatch.setattr("delivery.tasks.execution_fanout_task.apply_async", publish)
     return started
 
 
