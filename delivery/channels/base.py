@@ -1,15 +1,18 @@
 """The one interface every channel's transport implements, and its errors.
 
 A transport takes rendered messages and hands them to a provider; it returns
-one ``SendResult`` per message, in order. It never raises for one message's
-failure: the result carries a ``TransportError`` that says whether to retry
-(``permanent=False``), and whether the address should be suppressed (a hard
-bounce) or the push token forgotten (``gone``). After Healthchecks' transports.
+one ``SendResult`` per message, in order: a list, or an iterator that yields
+each as soon as the provider answered (the sender then records each before the
+next message goes, so a crash leaves no sent message unrecorded but the one in
+hand). It never raises for one message's failure: the result carries a
+``TransportError`` that says whether to retry (``permanent=False``), and whether
+the address should be suppressed (a hard bounce) or the push token forgotten
+(``gone``). After Healthchecks' transports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -51,6 +54,6 @@ class SendResult:
 class Transport(Protocol):
     """Sends rendered messages of one channel; one instance is reused by a worker process."""
 
-    def send_many(self, outgoing: Sequence[Outgoing]) -> list[SendResult]: ...
+    def send_many(self, outgoing: Sequence[Outgoing]) -> Iterable[SendResult]: ...
 
     def close(self) -> None: ...

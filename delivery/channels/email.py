@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from email.utils import formataddr, make_msgid
 from typing import Any
 
@@ -178,8 +178,9 @@ class EmailTransport:
             email.connection = connection
             connection.send_messages([email])
 
-    def send_many(self, outgoing: Sequence[Outgoing]) -> list[SendResult]:
-        results = []
+    def send_many(self, outgoing: Sequence[Outgoing]) -> Iterator[SendResult]:
+        # One result as soon as the server answered each message: the caller records it
+        # before the next one goes (delivery/services/sending.py).
         for message in outgoing:
             email = email_build(message)
             provider_id = email.extra_headers["Message-ID"]
@@ -192,10 +193,9 @@ class EmailTransport:
                     error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused
                 ) or isinstance(error, smtplib.SMTPConnectError):
                     self.close()
-                results.append(SendResult(message.message_id, error=_classify(error)))
+                yield SendResult(message.message_id, error=_classify(error))
                 continue
             status = getattr(email, "anymail_status", None)
             if status is not None and getattr(status, "message_id", None):
                 provider_id = str(status.message_id)
-            results.append(SendResult(message.message_id, provider_message_id=provider_id))
-        return results
+            yield SendResult(message.message_id, provider_message_id=provider_id)

@@ -7,8 +7,9 @@ delivered twice sends once; renders each from the version live at acceptance
 by chunk at the campaign's throttle; and records every outcome in bulk as soon
 as it is known: ``sent``, ``failed`` with its reason, ``excluded`` with its
 reason, or back to ``queued`` with the time of the next attempt. Recording each
-chunk as it leaves keeps what a killed worker leaves behind (messages the
-provider took but the database does not know) to one chunk.
+chunk as it leaves, and each message of a transport that reports message by
+message (email), keeps what a killed worker leaves behind (messages the provider
+took but the database does not know) to one chunk, or one email.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -296,18 +297,38 @@ def _prepare(
     return ready, ended, attempts
 
 
-def _send_chunk(transport: Transport, chunk: list[tuple[Message, Outgoing]]) -> list[SendResult]:
-    """The transport's results; a transport that raises fails the chunk transiently."""
+def _send_chunk(
+    transport: Transport, chunk: list[tuple[Message, Outgoing]]
+) -> Iterator[list[tuple[Message, SendResult]]]:
+    """The chunk's messages with their results, in groups as the transport reports them.
+
+    A transport that returns a list reports the chunk at once; one that yields each
+    result as its provider answers (email: the SMTP server answers message by message)
+    reports them one by one, so each is recorded before the next message goes and a
+    killed worker leaves at most that one message unrecorded. A transport that raises
+    or miscounts fails what it did not report, transiently.
+    """
     outgoing = [pair[1] for pair in chunk]
+    done = 0
     try:
         results = transport.send_many(outgoing)
-        if len(results) != len(outgoing):
-            raise ValueError(f"{len(results)} results for {len(outgoing)} messages")
-        return list(results)
+        if isinstance(results, Sequence):
+            if len(results) != len(outgoing):
+                raise ValueError(f"{len(results)} results for {len(outgoing)} messages")
+            done = len(chunk)
+            yield [(pair[0], result) for pair, result in zip(chunk, results, strict=True)]
+            return
+        for result in results:
+            if done == len(chunk):
+                raise ValueError(f"more results than the {len(outgoing)} messages")
+            done += 1
+            yield [(chunk[done - 1][0], result)]
+        if done != len(chunk):
+            raise ValueError(f"{done} results for {len(outgoing)} messages")
     except Exception as error:  # transports report failures in results; this is a bug
         logger.exception("The transport raised while sending %d messages", len(outgoing))
         failure = TransportError(Reason.TRANSPORT_EXCEPTION, repr(error)[:500], permanent=False)
-        return [SendResult(o.message_id, error=failure) for o in outgoing]
+        yield [(pair[0], SendResult(pair[1].message_id, error=failure)) for pair in chunk[done:]]
 
 
 def message_send_batch(*, message_ids: Sequence[str]) -> BatchOutcome:
@@ -335,18 +356,18 @@ def message_send_batch(*, message_ids: Sequence[str]) -> BatchOutcome:
                 continue
             hold.wait(_throttle_wait(snapshot, len(chunk)))
             chunk = hold.keep(chunk)
-            results = _send_chunk(transport, chunk)
-            sent_at = timezone.now()
-            done = [pair[0] for pair in chunk]
-            messages_record(
-                token=token,
-                messages=done,
-                attempts=[
-                    _apply_result(message, result, sent_at, outcome, delays)
-                    for message, result in zip(done, results, strict=True)
-                ],
-            )
-            hold.release(done)
+            for reported in _send_chunk(transport, chunk):
+                sent_at = timezone.now()
+                done = [message for message, _result in reported]
+                messages_record(
+                    token=token,
+                    messages=done,
+                    attempts=[
+                        _apply_result(message, result, sent_at, outcome, delays)
+                        for message, result in reported
+                    ],
+                )
+                hold.release(done)
     _schedule_retries(outcome)
     executions_refresh(execution_ids={m.execution_id for m in messages})
     return outcome
