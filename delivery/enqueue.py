@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 # A broker that does not answer is not retried for long: the sweeper re-enqueues.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 
-# Publishes waiting for the background thread, each a callable that never raises.
-_pending: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+# Work for the background thread: message ids to send (merged into batches), or a
+# publish to run as is (a fan-out). Neither raises.
+_pending: queue.SimpleQueue[list[str] | Callable[[], None]] = queue.SimpleQueue()
 _publisher: threading.Thread | None = None
 _publisher_lock = threading.Lock()
 
@@ -58,9 +59,36 @@ def _publish_fanout(execution_id: str) -> None:
         )
 
 
+def _publisher_step() -> None:
+    """Publish what is waiting: ids accepted by several calls while the last publish was
+    under way leave as one task of up to ``SEND_BATCH_SIZE`` (under load, one task per
+    call would cost the broker, and each worker, a round trip per message)."""
+    item = _pending.get()
+    if callable(item):
+        item()
+        return
+    ids = list(item)
+    later: list[Callable[[], None]] = []
+    while len(ids) < SEND_BATCH_SIZE:
+        try:
+            more = _pending.get_nowait()
+        except queue.Empty:
+            break
+        if callable(more):
+            later.append(more)
+        elif len(ids) + len(more) > SEND_BATCH_SIZE:
+            _publish(ids)
+            ids = list(more)
+        else:
+            ids += more
+    _publish(ids)
+    for publish in later:
+        publish()
+
+
 def _publisher_loop() -> None:
     while True:
-        _pending.get()()
+        _publisher_step()
 
 
 def _start_publisher() -> None:
@@ -101,11 +129,15 @@ def send_on_commit(message_ids: Sequence[UUID | str]) -> None:
         ids[start : start + SEND_BATCH_SIZE] for start in range(0, len(ids), SEND_BATCH_SIZE)
     ]
 
-    def publish() -> None:
+    def run() -> None:
         for batch in batches:
-            _publish(batch)
+            if settings.CLARION_ENQUEUE_IN_BACKGROUND:
+                _start_publisher()
+                _pending.put(batch)
+            else:
+                _publish(batch)
 
-    _on_commit(publish)
+    transaction.on_commit(run, robust=True)
 
 
 def fanout_on_commit(execution_id: UUID) -> None:
