@@ -82,7 +82,8 @@ def campaign_label_ids(campaign_id: UUID) -> frozenset[int]:
 
 
 def version_label_ids(version_id: UUID) -> frozenset[int]:
-    """The ids of the access labels a frozen version carries (versions never change)."""
+    """The ids of the access labels a frozen version carries, cached for a minute (a
+    version never changes, but deleting an access label takes it off every version)."""
     key = _VERSION_LABELS_KEY.format(version_id)
     found = cache.get(key)
     if isinstance(found, frozenset):
@@ -92,5 +93,6 @@ def version_label_ids(version_id: UUID) -> frozenset[int]:
             campaignversion_id=version_id
         ).values_list("accesslabel_id", flat=True)
     )
-    cache.set(key, labels, None)
+    # Not forever: deleting an access label removes it from every version that has it.
+    cache.set(key, labels, TRIGGER_TARGET_CACHE_SECONDS)
     return labels

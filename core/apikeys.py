@@ -268,9 +268,10 @@ def api_key_authenticate(secret: str) -> ApiKey | None:
             return None
         api_key_label_ids(key)
         cache.set(_cache_key(key_hash), key, KEY_CACHE_SECONDS)
-    now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+    # At most one write per key and minute, across processes. The cached key itself is
+    # never written back: a key revoked meanwhile must not be cached again.
+    if cache.add(f"apikey-used:{key.pk}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
+        now = timezone.now()
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
-        cache.set(_cache_key(key_hash), key, KEY_CACHE_SECONDS)
     return key

@@ -149,8 +149,16 @@ def _step(key: str, rate: float, capacity: float, wanted: float, reserve: bool) 
 
 
 def bucket_take(key: str, *, rate: float, capacity: float) -> BucketAnswer:
-    """Take one token if there is one (a rate limit): refused answers say how long to wait."""
-    return _step(key, rate, capacity, 1, reserve=False)
+    """Take one token if there is one (a rate limit): refused answers say how long to wait.
+
+    When Redis does not answer, the process's own bucket decides: the limit then holds
+    per process, and calls are still answered (never a 500 for a cache outage).
+    """
+    try:
+        return _step(key, rate, capacity, 1, reserve=False)
+    except RedisError:
+        logger.warning("Redis did not answer; rate-limiting %s in this process only", key)
+        return _local_step(key, rate, capacity, 1, reserve=False)
 
 
 def bucket_reserve(key: str, *, rate: float, count: int) -> float:

@@ -128,7 +128,15 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Files under CLARION_DATA_DIR, shared by every process of the machine: revoking a
+    # key or stopping a campaign reaches all of make run's web workers at once, which
+    # a cache in each process's memory would not (they would answer from it for a minute).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
 
 # --- Celery -------------------------------------------------------------------
 # Default: kombu's filesystem transport, one folder as both in and out, so that
@@ -147,8 +155,7 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "control_folder": str(DATA_DIR / "broker-control"),
     }
 elif CELERY_BROKER_URL.startswith(("redis", "rediss")):
-    # Longer than the longest retry countdown (about 48 minutes with the defaults), so Redis
-    # does not deliver a waiting retry twice.
+    # Raised below the sending settings to outlast the longest retry countdown.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -198,6 +205,16 @@ CELERY_BEAT_SCHEDULE |= {
 # exponential backoff from the base delay: 6 attempts from 30 s span about an hour.
 CLARION_SEND_MAX_ATTEMPTS = env_int("CLARION_SEND_MAX_ATTEMPTS", 6, minimum=1, maximum=20)
 CLARION_SEND_RETRY_BASE_SECONDS = env_int("CLARION_SEND_RETRY_BASE_SECONDS", 30, minimum=1)
+# Redis delivers an unacknowledged task again after its visibility timeout, retries
+# waiting on a countdown included: keep it above the longest countdown (the last retry,
+# with +20 % jitter; 49 minutes with the defaults), so no retry is delivered twice.
+_LONGEST_RETRY_SECONDS = CLARION_SEND_RETRY_BASE_SECONDS * 3 ** max(
+    0, CLARION_SEND_MAX_ATTEMPTS - 2
+)
+if "visibility_timeout" in CELERY_BROKER_TRANSPORT_OPTIONS:
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = max(
+        7200, int(_LONGEST_RETRY_SECONDS * 1.2 * 1.5)
+    )
 # Publish send tasks from a background thread of the web process, so a trigger response
 # never waits on the broker (delivery/enqueue.py). Tests publish inline.
 CLARION_ENQUEUE_IN_BACKGROUND = env_bool("CLARION_ENQUEUE_IN_BACKGROUND", True)

@@ -13,7 +13,7 @@ os.environ.setdefault(
 )
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATA_DIR, DATABASES
+from config.settings.base import DATA_DIR, DATABASES, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -31,3 +31,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Publish send tasks inline, so a test sees them published before the response returns.
 CLARION_ENQUEUE_IN_BACKGROUND = False
+
+if not REDIS_URL:
+    # One test process: its memory is enough, and nothing outlives the run. (The processes
+    # integration tests start use the base settings' file cache, shared between them.)
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

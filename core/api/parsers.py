@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -22,6 +23,14 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = _("The request body is larger than 1 MB.")
     default_code = "payload_too_large"
     problem_code = "payload_too_large"
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; 1e400 would be infinity, which no database stores."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text} is out of range")
+    return value
 
 
 class LimitedJSONParser(JSONParser):
@@ -51,7 +60,7 @@ class LimitedJSONParser(JSONParser):
         try:
             text = codecs.decode(raw, encoding)
             parse_constant = drf_json.strict_constant if api_settings.STRICT_JSON else None
-            return json.loads(text, parse_constant=parse_constant)
+            return json.loads(text, parse_constant=parse_constant, parse_float=_finite_float)
         except (ValueError, LookupError) as exc:
             raise exceptions.ParseError(_("JSON parse error: %s") % exc) from None
         except RecursionError:

@@ -67,10 +67,15 @@ def fcm_error(error: exceptions.FirebaseError) -> TransportError:
     status = response.status_code if response is not None else None
     name = next((n for kind, n in _FCM_CODES if isinstance(error, kind)), str(error.code).lower())
     detail = f"{status or ''} {error.code}: {error}".strip()
-    if isinstance(error, messaging.UnregisteredError | messaging.SenderIdMismatchError):
+    if isinstance(error, messaging.UnregisteredError):
         return TransportError(f"fcm_{name}", detail, permanent=True, gone=True)
-    if isinstance(error, exceptions.NotFoundError) or status == 404:
-        return TransportError(f"fcm_{name}", detail, permanent=True, gone=True)
+    # A sender id mismatch or another 404 fails the message but forgets no token: with
+    # the credentials of another Firebase project every token answers so, and one send
+    # would otherwise erase every registration.
+    if isinstance(error, messaging.SenderIdMismatchError | exceptions.NotFoundError):
+        return TransportError(f"fcm_{name}", detail, permanent=True)
+    if status == 404:
+        return TransportError(f"fcm_{name}", detail, permanent=True)
     if isinstance(error, messaging.ThirdPartyAuthError):  # the APNs key set in Firebase
         return TransportError(f"fcm_{name}", detail, permanent=False)
     if isinstance(error, exceptions.UnauthenticatedError | exceptions.PermissionDeniedError):

@@ -107,6 +107,29 @@ class _Resolved:
     registrations: dict[Any, list[PushRegistration]]  # profile id -> newest first
 
 
+def _refuse_same_person(values: dict[int, str], profiles: dict[str, Profile]) -> None:
+    """Two recipients of one call that are one person (``Bob@`` and ``bob@``, or two
+    identities of one profile) would get one message each: refused with a pointer to
+    each later one. The schema's "duplicate userId" check sees only identical spellings."""
+    first: dict[object, int] = {}
+    errors = []
+    for index, value in sorted(values.items()):
+        profile = profiles.get(value)
+        person: object = profile.pk if profile is not None else ("new", value)
+        if person in first:
+            errors.append(
+                FieldError(
+                    pointer("recipients", index, "userId"),
+                    _("The same person as recipient %d; name each person once per call.")
+                    % first[person],
+                )
+            )
+        else:
+            first[person] = index
+    if errors:
+        raise invalid_input(errors, code="duplicate_recipient")
+
+
 def _resolve(
     call: UnitaryCall, namespace: IdentityNamespace, snapshot: VersionSnapshot
 ) -> _Resolved:
@@ -132,6 +155,7 @@ def _resolve(
             namespace__code=namespace.code, value__in=set(values.values())
         ).select_related("profile")
         profiles = {identity.value: identity.profile for identity in found}
+    _refuse_same_person(values, profiles)
     unknown = [index for index, value in values.items() if value not in profiles]
     if unknown and not snapshot.audience.create_new_profiles:
         message = _(

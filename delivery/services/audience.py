@@ -253,9 +253,10 @@ def _fanout_batch(
 ) -> None:
     """Write one batch's messages, publish their send tasks, then move the cursor.
 
-    The cursor moves only once the batch is published: a fan-out killed in between
-    redoes the batch when it resumes (the unique constraint keeps its rows single,
-    and a send task claims before it sends), so no batch waits for the sweeper.
+    The cursor moves only after the publish was attempted: a fan-out killed in
+    between redoes the batch when it resumes (the unique constraint keeps its rows
+    single, and a send task claims before it sends). A publish the broker refused
+    is logged, and that batch's messages wait for the sweeper.
     """
     user_ids = _user_ids(profiles, snapshot.audience.identity_namespace)
     registrations = _registrations(profiles) if snapshot.channel == Channel.PUSH else {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from delivery.models import Message
+from delivery.models import Message, MessageAttempt
 
 
 def messages_forget_profile(profile_id: UUID) -> int:
@@ -12,7 +12,11 @@ def messages_forget_profile(profile_id: UUID) -> int:
 
     Runs inside ``profile_delete``'s transaction (registered in ``DeliveryConfig.ready``).
     """
-    return Message.objects.filter(profile_id=profile_id).update(
+    messages = Message.objects.filter(profile_id=profile_id)
+    # Providers' replies quote the address ("550 <ana@example.com>: no such user").
+    MessageAttempt.objects.filter(message__in=messages).update(detail="")
+    return messages.update(
+        reason_detail="",
         profile=None,
         address="",
         user_id="",

@@ -166,14 +166,16 @@ def _apply_result(
         message.status = MessageStatus.SENT
         message.sent_at = now
         message.next_attempt_at = None
-        message.provider_message_id = result.provider_message_id
+        # The column holds 255 characters; a provider's id (a Web Push Location URL)
+        # may be longer, and must never make recording fail after the send.
+        message.provider_message_id = result.provider_message_id[:255]
         message.reason, message.reason_detail = "", ""
         outcome.sent += 1
         return MessageAttempt(
             message=message,
             number=message.attempts,
             outcome=MessageAttempt.Outcome.SENT,
-            provider_message_id=result.provider_message_id,
+            provider_message_id=result.provider_message_id[:255],
         )
     message.reason, message.reason_detail = error.code, error.detail
     if not error.permanent and message.attempts < settings.CLARION_SEND_MAX_ATTEMPTS:

@@ -160,14 +160,14 @@ def test_fcm_gets_a_token_then_sends_the_notification_and_data(fcm, service_acco
             fcm_refusal(403, "PERMISSION_DENIED", "SenderId mismatch", "SENDER_ID_MISMATCH"),
             "fcm_sender_id_mismatch",
             True,
-            True,
+            False,  # another project's credentials: the token is not gone
         ),
         (
             404,
             fcm_refusal(404, "NOT_FOUND", "Requested entity was not found."),
             "fcm_not_found",
             True,
-            True,
+            False,
         ),
         (
             400,

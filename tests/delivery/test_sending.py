@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from campaigns.models import CampaignContent, CampaignVersion
 from campaigns.services.lifecycle import campaign_open_draft_version, campaign_publish
 from core.actors import Actor
+from delivery.channels.base import SendResult
 from delivery.models import Message, MessageAttempt
 from delivery.services.sending import message_send_batch
 from tests.delivery.sending_helpers import (
@@ -443,3 +444,21 @@ def test_a_message_with_every_variable_filled_has_no_warning(live_campaign, monk
 def _fresh(messages: list[Message]) -> list[Message]:
     found = Message.objects.in_bulk([m.pk for m in messages])
     return [found[m.pk] for m in messages]
+
+
+def test_a_provider_id_longer_than_its_column_is_cut_not_fatal(monkeypatch, live_campaign) -> None:
+    """A Web Push Location URL can be longer than 255 characters; the send is recorded."""
+    fake = use_fake_transport(monkeypatch)
+    long_id = "https://push.example/" + "x" * 400
+    monkeypatch.setattr(
+        fake, "send_many", lambda outgoing: [SendResult(o.message_id, long_id) for o in outgoing]
+    )
+    person("ana@example.com")
+    [message] = accept_unitary(live_campaign(), recipient("ana@example.com"))
+
+    outcome = message_send_batch(message_ids=[str(message.pk)])
+
+    message.refresh_from_db()
+    assert (outcome.sent, message.status) == (1, "sent")
+    assert message.provider_message_id == long_id[:255]
+    assert message.attempt_log.get().provider_message_id == long_id[:255]

@@ -140,3 +140,17 @@ def test_the_redis_bucket_is_shared_and_expires(
         server.delete(bucket)
         buckets._script.cache_clear()
     assert Execution.objects.count() == 0
+
+
+def test_a_redis_that_does_not_answer_leaves_the_limit_to_the_process(settings) -> None:
+    from core.buckets import _script, bucket_take
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    _script.cache_clear()
+    try:
+        answer = bucket_take("trigger:no-redis", rate=10, capacity=2)
+    finally:
+        _script.cache_clear()
+
+    assert answer.granted
+    assert answer.tokens_left == 1
