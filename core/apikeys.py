@@ -9,13 +9,14 @@ person who made it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,8 @@ from core.errors import FieldError, invalid_input, pointer
 from core.models import AccessLabel, ApiKey, ApiKeyEvent
 from core.scopes import SCOPE_PERMISSIONS, SCOPES
 from core.selectors import access_labels_held, api_key_label_ids
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "clr_"
 PREFIX_BYTES = 4  # 8 hex characters: enough to tell keys apart in a list
@@ -270,8 +273,13 @@ def api_key_authenticate(secret: str) -> ApiKey | None:
         cache.set(_cache_key(key_hash), key, KEY_CACHE_SECONDS)
     # At most one write per key and minute, across processes. The cached key itself is
     # never written back: a key revoked meanwhile must not be cached again.
-    if cache.add(f"apikey-used:{key.pk}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
-        now = timezone.now()
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    now = timezone.now()
+    stale = key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION
+    seconds = int(LAST_USED_RESOLUTION.total_seconds())
+    if stale and cache.add(f"apikey-used:{key.pk}", 1, seconds):
+        try:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        except DatabaseError:  # a bookkeeping write never fails the call it counts
+            logger.warning("Could not record the use of API key %s", key.prefix, exc_info=True)
         key.last_used_at = now
     return key

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
+from celery import Task, current_app
 from django.conf import settings
 from django.db import transaction
 
@@ -33,11 +34,21 @@ _publisher: threading.Thread | None = None
 _publisher_lock = threading.Lock()
 
 
-def _publish(message_ids: list[str]) -> None:
-    from delivery.tasks import message_send_task  # tasks import the services that call us
+def delivery_task(name: str) -> Task:
+    """A task of ``delivery.tasks``, from Celery's registry.
 
+    Importing ``delivery.tasks`` here (or in the services that publish) would close an
+    import cycle: the tasks import the services, which publish through this module.
+    """
+    task: Task = current_app.tasks[f"delivery.tasks.{name}"]
+    return task
+
+
+def _publish(message_ids: list[str]) -> None:
     try:
-        message_send_task.apply_async((message_ids,), retry_policy=PUBLISH_RETRY_POLICY)
+        delivery_task("message_send_task").apply_async(
+            (message_ids,), retry_policy=PUBLISH_RETRY_POLICY
+        )
     except Exception:
         logger.warning(
             "Could not publish a send task for %d messages; the sweeper will re-enqueue them",
@@ -47,10 +58,10 @@ def _publish(message_ids: list[str]) -> None:
 
 
 def _publish_fanout(execution_id: str) -> None:
-    from delivery.tasks import execution_fanout_task  # tasks import the services that call us
-
     try:
-        execution_fanout_task.apply_async((execution_id,), retry_policy=PUBLISH_RETRY_POLICY)
+        delivery_task("execution_fanout_task").apply_async(
+            (execution_id,), retry_policy=PUBLISH_RETRY_POLICY
+        )
     except Exception:
         logger.warning(
             "Could not publish the fan-out of execution %s; the sweeper will start it",

@@ -35,6 +35,7 @@ from core.buckets import bucket_reserve
 from core.errors import ClarionError
 from delivery.channels.base import Outgoing, SendResult, Transport, TransportError
 from delivery.channels.registry import transport_for
+from delivery.enqueue import delivery_task
 from delivery.models import Execution, Message, MessageAttempt, MessageStatus
 from delivery.services.exclusions import Reason, messages_excluded
 from delivery.services.executions import executions_refresh
@@ -376,10 +377,8 @@ def message_send_batch(*, message_ids: Sequence[str]) -> BatchOutcome:
 
 
 def _schedule_retries(outcome: BatchOutcome) -> None:
-    from delivery.tasks import message_send_task  # the task module imports this one
-
     for delay, ids in outcome.retry.items():
         try:
-            message_send_task.apply_async((ids,), countdown=delay)
+            delivery_task("message_send_task").apply_async((ids,), countdown=delay)
         except Exception:  # enqueued_at is the retry time: the sweeper sends it after the grace
             logger.warning("Could not schedule a retry; the sweeper will", exc_info=True)

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from delivery.enqueue import send_now
+from delivery.enqueue import delivery_task, send_now
 from delivery.limits import FANOUT_STALL, SWEEP_MAX_MESSAGES
 from delivery.models import Execution, Message, MessageStatus
 from delivery.services.audience import execution_schedules_start
@@ -37,8 +37,6 @@ def _grace() -> timedelta:
 
 def delivery_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """One sweep; returns what it did, by kind."""
-    from delivery.tasks import execution_fanout_task  # the task module imports this one
-
     now = now or timezone.now()
     reclaimed = Message.objects.filter(
         status=MessageStatus.SENDING,
@@ -64,7 +62,7 @@ def delivery_sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
     for execution_id in stalled:
         try:
-            execution_fanout_task.delay(str(execution_id))
+            delivery_task("execution_fanout_task").delay(str(execution_id))
         except Exception:  # the broker is down: the next sweep tries again
             logger.warning("Could not restart fan-out %s", execution_id, exc_info=True)
     # A worker killed between writing the last outcome and marking its execution
