@@ -183,6 +183,7 @@ def _addresses(
     resolved: _Resolved,
 ) -> list[Address]:
     app_id = str(snapshot.channel_settings.get("appId") or "")
+    web_push = snapshot.channel_settings.get("provider") == "webpush"
     found: list[Address] = []
     errors: list[FieldError] = []
     for index, recipient in enumerate(call.recipients):
@@ -204,6 +205,8 @@ def _addresses(
             namespace_kind=kind,
             stored=stored,
         )
+        if not isinstance(address, FieldError) and web_push:
+            address = _with_subscription(address, index, profile, resolved)
         if isinstance(address, FieldError):
             errors.append(address)
         else:
@@ -211,6 +214,28 @@ def _addresses(
     if errors:
         raise invalid_input(errors, code="invalid_address")
     return found
+
+
+def _with_subscription(
+    address: Address, index: int, profile: Profile | None, resolved: _Resolved
+) -> Address | FieldError:
+    """Web Push encrypts for the browser's subscription keys, which ``pushInfo`` does not
+    carry: they come from the profile's registration of the same endpoint, or the call
+    is refused now rather than failing after its 202."""
+    info = address.push_info or {}
+    if info.get("subscription"):
+        return address
+    registrations = resolved.registrations.get(profile.pk, []) if profile is not None else []
+    for registration in registrations:
+        if registration.token == address.value and registration.subscription:
+            return Address(address.value, {**info, "subscription": registration.subscription})
+    return FieldError(
+        pointer("recipients", index, "channelData", "pushInfo"),
+        _(
+            "Web Push needs the browser's subscription keys, and no registration of this "
+            "endpoint on the profile has them: register the subscription on the profile."
+        ),
+    )
 
 
 def _kind_of(recipient: TriggerRecipient) -> str:
