@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +14,10 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         from audiences.erasure import erasure_hook_register
         from delivery.services.erasure import messages_forget_profile
+
+        # Registers the tasks with Celery in every process: the web process publishes them
+        # by name (delivery.enqueue), and Celery's autodiscovery runs only in workers.
+        import_module("delivery.tasks")
 
         # Erasing a profile blanks the personal data its messages copied (audiences.erasure).
         erasure_hook_register(messages_forget_profile)

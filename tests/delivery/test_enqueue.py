@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from delivery import enqueue
@@ -47,3 +51,24 @@ def test_a_fanout_waiting_among_sends_is_published_too(published) -> None:
 
     assert published == [["m0", "m1"]]
     assert fanouts == ["e1"]
+
+
+def test_a_web_process_finds_the_tasks_it_publishes_by_name() -> None:
+    """Celery's autodiscovery runs in workers only: a bare Django process (gunicorn's)
+    must still find the send task, or every publish would wait for the sweeper."""
+    script = (
+        "import django; django.setup()\n"
+        "from delivery.enqueue import delivery_task\n"
+        "print(delivery_task('message_send_task').name, delivery_task('execution_fanout_task').name)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        "delivery.tasks.message_send_task",
+        "delivery.tasks.execution_fanout_task",
+    ]
