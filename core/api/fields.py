@@ -84,33 +84,7 @@ class StrictObjectField(serializers.DictField):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
             self.fail("not_a_dict", input_type=type(data).__name__)
-        where = _nul_at(data, "")
-        if where is not None:
-            # PostgreSQL stores no NUL character in text or jsonb.
-            raise serializers.ValidationError(
-                _("A NUL character (\\u0000) is not allowed, found at %s.") % (where or "/")
-            )
         return dict(data)
-
-
-def _nul_at(value: Any, at: str) -> str | None:
-    """The JSON pointer of the first string (key or value) holding NUL, or None."""
-    if isinstance(value, str):
-        return at if "\x00" in value else None
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            token = str(key).replace("~", "~0").replace("/", "~1")
-            if "\x00" in str(key):
-                return f"{at}/{token}"
-            found = _nul_at(item, f"{at}/{token}")
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_at(item, f"{at}/{index}")
-            if found is not None:
-                return found
-    return None
 
 
 class ClosedSerializer(serializers.Serializer):

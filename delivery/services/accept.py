@@ -45,7 +45,7 @@ from delivery.services.idempotency import (
     idempotency_owner,
     idempotency_replay,
 )
-from delivery.services.triggers import triggerable_version
+from delivery.services.triggers import call_data_check, triggerable_version
 
 ACCEPT_ATTEMPTS = 2  # a lost race creating a profile retries once, then finds the winner's
 NAMESPACE_CACHE_SECONDS = 60.0
@@ -280,6 +280,14 @@ def _unitary_once(*, actor: Actor, call: UnitaryCall, fingerprint: str, key: str
     _check_namespaces(call, namespace.code)
     resolved = _resolve(call, namespace, snapshot)
     addresses = _addresses(call, snapshot, namespace, resolved)
+    call_data_check(
+        [("/context", call.context)]
+        + [
+            (pointer("recipients", index, part), getattr(recipient, part))
+            for index, recipient in enumerate(call.recipients)
+            for part in ("profile", "context")
+        ]
+    )
 
     execution_id = uuid.uuid4()
     message_ids = [uuid.uuid4() for _recipient in call.recipients]

@@ -51,7 +51,7 @@ from delivery.services.idempotency import (
     idempotency_owner,
     idempotency_replay,
 )
-from delivery.services.triggers import CampaignNotLive, triggerable_version
+from delivery.services.triggers import CampaignNotLive, call_data_check, triggerable_version
 
 FANOUT_BATCH_SIZE = 1000  # profiles per batch: one bulk insert, a few MB at most
 
@@ -120,6 +120,7 @@ def execution_accept_audience(
         campaign_id=call.campaign_id, actor=actor, category=Category.MARKETING, now=now
     )
     audience_id = _audience_id(call, snapshot)
+    call_data_check([("/context", call.context)])
     new_id = uuid.uuid4()
     body: dict[str, Any] = {"requestId": call.request_id, "campaignId": str(call.campaign_id)}
     scheduled = call.execute_at is not None and call.execute_at > now

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.utils.translation import gettext as _
@@ -18,7 +19,8 @@ from campaigns.models import Category, Status
 from campaigns.triggering import campaign_label_ids, trigger_target_get, version_label_ids
 from campaigns.versions import VersionSnapshot, version_snapshot_by_id
 from core.actors import Actor
-from core.errors import ClarionError, FieldError
+from core.errors import ClarionError, FieldError, invalid_input
+from core.jsonvalues import nul_pointer
 from core.selectors import access_labels_held
 
 TRIGGERABLE = (Status.LIVE, Status.SCHEDULED)
@@ -102,3 +104,17 @@ def triggerable_version(
             message = _("The campaign ended at %s; calls after then are refused.") % end
         raise OutsideSchedule(message=message, errors=[FieldError(_AT, message)])
     return snapshot
+
+
+def call_data_check(items: list[tuple[str, Any]]) -> None:
+    """Refuse (422) call data PostgreSQL cannot store: a NUL character in a key or a
+    string of ``context`` or ``profile``. ``items`` are (pointer, value) pairs."""
+    errors = []
+    for at, value in items:
+        where = nul_pointer(value)
+        if where is not None:
+            errors.append(
+                FieldError(at + where, _("A NUL character (\\u0000) cannot be stored here."))
+            )
+    if errors:
+        raise invalid_input(errors)

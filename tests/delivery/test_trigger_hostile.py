@@ -42,19 +42,28 @@ def test_two_identities_of_one_profile_are_one_person(api_client, live_campaign,
     assert (Execution.objects.count(), Message.objects.count(), published) == (0, 0, [])
 
 
-def test_a_nul_character_in_the_context_is_a_400(api_client, live_campaign, published) -> None:
+def test_a_nul_character_in_the_call_data_is_a_422_at_its_place(
+    api_client, live_campaign, published
+) -> None:
+    """The document allows any string; PostgreSQL's jsonb stores no NUL: a value refused."""
     campaign = live_campaign(create_new_profiles=True)
 
     response = api_client(EXECUTIONS_TRIGGER).post(
         UNITARY,
-        unitary(campaign, aep(context={"order": {"note": "a\x00b"}})),
+        unitary(
+            campaign,
+            aep(context={"order": {"note": "a\x00b"}}, profile={"tags": ["ok", "x\x00"]}),
+        ),
         format="json",
     )
 
-    assert response.status_code == 400
-    [error] = response.json()["errors"]
-    assert error["pointer"] == "/recipients/0/context"
-    assert "/order/note" in error["detail"]
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert [e["pointer"] for e in body["errors"]] == [
+        "/recipients/0/profile/tags/1",
+        "/recipients/0/context/order/note",
+    ]
     assert (Execution.objects.count(), published) == (0, [])
 
 
