@@ -10,8 +10,8 @@ so the answer to a malformed call does not depend on the key.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.fields import ClosedSerializer
+from core.api.lookups import uuid_or_404
 from core.api.permissions import Access, request_actor
 from core.api.problems import PROBLEM_CONTENT_TYPE
 from core.api.schema import ProblemSerializer, problems
@@ -180,6 +181,16 @@ class _TriggerApi(APIView):
             return "sha256:" + hashlib.sha256(header.encode()).hexdigest()
         return header or request_id
 
+    def accept(self, request: Request, service: Callable[..., Accepted]) -> Accepted:
+        """Run the endpoint's accept service on the call ``initial`` validated."""
+        call = self.serializer.to_call()  # type: ignore[attr-defined]
+        return service(
+            actor=request_actor(request),
+            call=call,
+            fingerprint=body_hash(self.endpoint, request.data),
+            idempotency_key=self.idempotency_key(request, call.request_id),
+        )
+
     def accepted(self, accepted: Accepted, location: str) -> Response:
         headers = dict(self.rate_headers) | {"Location": location}
         if accepted.replayed:
@@ -203,15 +214,7 @@ class ExecutionUnitaryCreateApi(_TriggerApi):
         responses={202: UnitaryAcceptedSerializer, **TRIGGER_PROBLEMS},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.serializer
-        assert isinstance(serializer, UnitaryInputSerializer)
-        call = serializer.to_call()
-        accepted = execution_accept_unitary(
-            actor=request_actor(request),
-            call=call,
-            fingerprint=body_hash(self.endpoint, request.data),
-            idempotency_key=self.idempotency_key(request, call.request_id),
-        )
+        accepted = self.accept(request, execution_accept_unitary)
         return self.accepted(accepted, f"/api/v1/executions/{accepted.body['executionId']}")
 
 
@@ -228,27 +231,12 @@ class ExecutionAudienceCreateApi(_TriggerApi):
         responses={202: AudienceAcceptedSerializer, **TRIGGER_PROBLEMS},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.serializer
-        assert isinstance(serializer, AudienceInputSerializer)
-        call = serializer.to_call()
-        accepted = execution_accept_audience(
-            actor=request_actor(request),
-            call=call,
-            fingerprint=body_hash(self.endpoint, request.data),
-            idempotency_key=self.idempotency_key(request, call.request_id),
-        )
+        accepted = self.accept(request, execution_accept_audience)
         if "scheduleId" in accepted.body:
             location = f"/api/v1/executions/schedules/{accepted.body['scheduleId']}"
         else:
             location = f"/api/v1/executions/{accepted.body['executionId']}"
         return self.accepted(accepted, location)
-
-
-def _uuid_or_404(value: str, message: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise exceptions.NotFound(message) from None
 
 
 EXECUTION_ID = OpenApiParameter("execution_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
@@ -267,7 +255,7 @@ class ExecutionDetailApi(APIView):
     def get(self, request: Request, execution_id: str) -> Response:
         message = str(_("No execution has the id “%s”.") % execution_id)
         execution = execution_get_visible(
-            actor=request_actor(request), execution_id=_uuid_or_404(execution_id, message)
+            actor=request_actor(request), execution_id=uuid_or_404(execution_id, not_found=message)
         )
         if execution is None:
             raise exceptions.NotFound(message)
@@ -280,7 +268,7 @@ class ExecutionScheduleDetailApi(APIView):
     def _schedule(self, request: Request, schedule_id: str) -> Any:
         message = str(_("No scheduled execution has the id “%s”.") % schedule_id)
         schedule = schedule_get_visible(
-            actor=request_actor(request), schedule_id=_uuid_or_404(schedule_id, message)
+            actor=request_actor(request), schedule_id=uuid_or_404(schedule_id, not_found=message)
         )
         if schedule is None:
             raise exceptions.NotFound(message)
