@@ -11,6 +11,7 @@ per command, so one instance serves every thread of a process.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
@@ -23,14 +24,20 @@ class ReusingRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
+        self._lock = threading.Lock()
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         django_client: Any = self  # django-stubs leave out the private helpers used here
-        pool = django_client._get_connection_pool(write)
-        client = self._clients.get(id(pool))
+        index = django_client._get_connection_pool_index(write)
+        client = self._clients.get(index)
         if client is None:
-            # Two threads may both build one on first use; either is fine to keep.
-            client = self._clients[id(pool)] = django_client._client(connection_pool=pool)
+            # Django builds a server's pool unlocked: two threads starting together
+            # would each make one (and a client for it). The first use is locked.
+            with self._lock:
+                client = self._clients.get(index)
+                if client is None:
+                    pool = django_client._get_connection_pool(write)
+                    client = self._clients[index] = django_client._client(connection_pool=pool)
         return client
 
 

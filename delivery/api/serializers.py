@@ -311,6 +311,11 @@ class CountsSerializer(serializers.Serializer):
     sent = serializers.IntegerField()
     failed = serializers.IntegerField()
     excluded = serializers.IntegerField()
+    delivered = serializers.IntegerField(help_text=_lazy("Sent, and the provider confirmed it."))
+    bounced = serializers.IntegerField(help_text=_lazy("Sent, then bounced (hard)."))
+    complained = serializers.IntegerField(
+        help_text=_lazy("Delivered, then marked as spam by the recipient.")
+    )
 
     class Meta:
         ref_name = "ExecutionCounts"

@@ -11,7 +11,6 @@ recipients (tests/delivery/test_accept_queries.py pins it).
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from core.actors import Actor
 from core.channels import Channel
 from core.errors import ClarionError, FieldError, invalid_input, pointer
 from core.formats import iso_datetime
+from core.ids import uuid7
 from delivery.addresses import Address, profile_address, recipient_address
 from delivery.calls import TriggerRecipient, UnitaryCall
 from delivery.enqueue import send_on_commit
@@ -39,6 +39,7 @@ from delivery.models import (
     MessageStatus,
     RecipientType,
 )
+from delivery.services.happenings import Happening, HappeningType, happenings_record
 from delivery.services.idempotency import (
     Response,
     accept_once,
@@ -289,8 +290,8 @@ def _unitary_once(*, actor: Actor, call: UnitaryCall, fingerprint: str, key: str
         ]
     )
 
-    execution_id = uuid.uuid4()
-    message_ids = [uuid.uuid4() for _recipient in call.recipients]
+    execution_id = uuid7(now)
+    message_ids = [uuid7(now) for _recipient in call.recipients]
     response = Response(
         202,
         {
@@ -318,7 +319,7 @@ def _unitary_once(*, actor: Actor, call: UnitaryCall, fingerprint: str, key: str
             context=dict(call.context),
             targeted_count=len(call.recipients),
         )
-        Message.objects.bulk_create(
+        messages = Message.objects.bulk_create(
             [
                 Message(
                     id=message_id,
@@ -341,6 +342,9 @@ def _unitary_once(*, actor: Actor, call: UnitaryCall, fingerprint: str, key: str
                     zip(call.recipients, message_ids, addresses, strict=True)
                 )
             ]
+        )
+        happenings_record(
+            [Happening(type=HappeningType.TARGETED, message=m, at=now) for m in messages]
         )
         send_on_commit(message_ids)
 

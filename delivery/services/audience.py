@@ -11,7 +11,6 @@ where it stopped (a unique constraint keeps it from writing a message twice).
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from core.actors import Actor
 from core.channels import Channel
 from core.errors import ClarionError, FieldError, invalid_input
 from core.formats import iso_datetime
+from core.ids import uuid7, uuid7_derived
 from delivery.addresses import profile_address
 from delivery.calls import AudienceCall
 from delivery.enqueue import fanout_on_commit, send_now
@@ -45,6 +45,7 @@ from delivery.models import (
     RecipientType,
 )
 from delivery.services.executions import executions_refresh
+from delivery.services.happenings import Happening, HappeningType, happenings_record
 from delivery.services.idempotency import (
     Response,
     accept_once,
@@ -121,7 +122,7 @@ def execution_accept_audience(
     )
     audience_id = _audience_id(call, snapshot)
     call_data_check([("/context", call.context)])
-    new_id = uuid.uuid4()
+    new_id = uuid7(now)
     body: dict[str, Any] = {"requestId": call.request_id, "campaignId": str(call.campaign_id)}
     scheduled = call.execute_at is not None and call.execute_at > now
     if scheduled:
@@ -226,7 +227,7 @@ def execution_schedules_start(*, now: datetime | None = None) -> int:
                 actor=actor,
                 request_id=schedule.request_id,
                 context=schedule.context,
-                execution_id=uuid.uuid4(),
+                execution_id=uuid7(),
                 schedule=schedule,
             )
             started += 1
@@ -250,13 +251,19 @@ def _registrations(profiles: list[Profile]) -> dict[Any, list[PushRegistration]]
 
 
 def _fanout_batch(
-    execution: Execution, snapshot: VersionSnapshot, profiles: list[Profile], *, offset: int
+    execution: Execution,
+    snapshot: VersionSnapshot,
+    profiles: list[Profile],
+    *,
+    offset: int,
+    resumed: bool,
 ) -> None:
     """Write one batch's messages, publish their send tasks, then move the cursor.
 
     The cursor moves only after the publish was attempted: a fan-out killed in
-    between redoes the batch when it resumes (the unique constraint keeps its rows
-    single, and a send task claims before it sends). A publish the broker refused
+    between redoes the batch when it resumes (each message's id is derived from the
+    execution and the profile, so the primary key keeps its rows single, and a send
+    task claims before it sends). A publish the broker refused
     is logged, and that batch's messages wait for the sweeper.
     """
     user_ids = _user_ids(profiles, snapshot.audience.identity_namespace)
@@ -275,6 +282,7 @@ def _fanout_batch(
         )
         messages.append(
             Message(
+                id=uuid7_derived(execution.created_at, execution.pk, profile.pk),
                 execution=execution,
                 campaign_id=snapshot.campaign_id,
                 version_id=snapshot.version_id,
@@ -288,7 +296,19 @@ def _fanout_batch(
                 enqueued_at=enqueued_at,
             )
         )
-    Message.objects.bulk_create(messages, ignore_conflicts=True)
+    with transaction.atomic():
+        # A resumed fan-out redoes the batch it was writing: rows the first run wrote
+        # are neither written nor counted again. Only a run's first batch can be one.
+        fresh = messages
+        if resumed:
+            written = set(
+                Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("pk", flat=True)
+            )
+            fresh = [m for m in messages if m.pk not in written]
+        Message.objects.bulk_create(fresh, ignore_conflicts=True)
+        happenings_record(
+            [Happening(type=HappeningType.TARGETED, message=m, at=now) for m in fresh]
+        )
     # Ids as stored: after a resumed fan-out some rows were written by the first run.
     ids = list(
         Message.objects.filter(
@@ -332,7 +352,7 @@ def execution_fanout(*, execution_id: UUID) -> bool:
         for profiles in audience_iter_batches(
             execution.audience, FANOUT_BATCH_SIZE, after=execution.fanout_cursor
         ):
-            _fanout_batch(execution, snapshot, profiles, offset=offset)
+            _fanout_batch(execution, snapshot, profiles, offset=offset, resumed=offset == 0)
             offset += len(profiles)
     targeted = Message.objects.filter(execution_id=execution_id).count()
     Execution.objects.filter(pk=execution_id).update(

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from delivery.models import (
     EXECUTION_FINAL,
+    MESSAGE_SENT,
     Execution,
     ExecutionStatus,
     Message,
@@ -43,7 +44,7 @@ def execution_counts(execution: Execution) -> dict[str, int]:
 
 def _final_status(counts: dict[str, Any]) -> str:
     failed = counts.get(MessageStatus.FAILED, 0)
-    sent = counts.get(MessageStatus.SENT, 0)
+    sent = sum(counts.get(status, 0) for status in MESSAGE_SENT)
     if failed and not sent:
         return ExecutionStatus.FAILED
     if failed:

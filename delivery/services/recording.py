@@ -23,6 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from delivery.models import Message, MessageAttempt, MessageStatus
+from delivery.services.happenings import Happening, HappeningType, happenings_record
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,15 @@ _OUTCOME_FIELDS = (
     "next_attempt_at",
     "enqueued_at",  # retries only
 )
+
+
+# A recorded outcome's status, as reports and webhooks name it (queued: a retry).
+_HAPPENED: dict[str, str] = {
+    MessageStatus.SENT: HappeningType.SENT,
+    MessageStatus.FAILED: HappeningType.FAILED,
+    MessageStatus.EXCLUDED: HappeningType.EXCLUDED,
+    MessageStatus.QUEUED: HappeningType.RETRIED,
+}
 
 
 def _provider_ids(ids: Mapping[UUID, str]) -> RawSQL:
@@ -80,6 +90,13 @@ def messages_record(
     held = Message.objects.filter(claim_token=token)
     written = 0
     with transaction.atomic():
+        # Which messages this worker still holds, locked: only their outcomes are
+        # counted, and the sweeper cannot take one back before they are written.
+        kept = set(
+            held.filter(pk__in=[m.pk for m in messages])
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
         if provider_ids:  # first: the next statements give the claim up
             held.filter(pk__in=list(provider_ids)).update(
                 provider_message_id=_provider_ids(provider_ids)
@@ -89,6 +106,13 @@ def messages_record(
                 **values, claim_token=None, claimed_at=None, updated_at=now
             )
         MessageAttempt.objects.bulk_create(attempts)
+        happenings_record(
+            [
+                Happening(type=_HAPPENED[m.status], message=m, at=now, reason=m.reason)
+                for m in messages
+                if m.pk in kept and not m.execution.is_test
+            ]
+        )
     if written != len(messages):
         logger.warning(
             "%d of %d messages were taken back by the sweeper before their outcome was written",

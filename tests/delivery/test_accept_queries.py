@@ -43,8 +43,9 @@ def _recipients(kind: str, count: int) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("kind", "queries"),
     [
-        ("aep", REPLAY_LOOKUP + IDENTITIES + TRANSACTION + 1),  # + the messages
-        ("external", REPLAY_LOOKUP + TRANSACTION + 1),
+        # + the messages and their report counter
+        ("aep", REPLAY_LOOKUP + IDENTITIES + TRANSACTION + 2),
+        ("external", REPLAY_LOOKUP + TRANSACTION + 2),
     ],
 )
 def test_a_unitary_call_costs_a_fixed_number_of_queries(

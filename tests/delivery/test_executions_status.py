@@ -27,7 +27,8 @@ from tests.delivery.sending_helpers import (
 
 pytestmark = pytest.mark.django_db
 
-ZERO = {"queued": 0, "sending": 0, "sent": 0, "failed": 0, "excluded": 0}
+FEEDBACK = {"delivered": 0, "bounced": 0, "complained": 0}
+ZERO = {"queued": 0, "sending": 0, "sent": 0, "failed": 0, "excluded": 0, **FEEDBACK}
 
 
 @pytest.fixture

@@ -152,8 +152,9 @@ def test_a_batch_costs_the_same_queries_for_1_and_for_50_messages(
     # then the cost does not grow with the batch
     assert len(small.captured_queries) == len(large.captured_queries)
     # claim, read back, the execution's context, in_progress, suppressions; in one
-    # savepoint the provider ids, the outcomes and the attempts; the execution finished
-    assert len(large.captured_queries) == 13
+    # savepoint the messages still held (locked), the provider ids, the outcomes, the
+    # attempts and the report counters; the execution finished
+    assert len(large.captured_queries) == 15
     assert Message.objects.filter(status="sent").count() == 51
 
 

@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.channels import Channel
+from core.ids import uuid7
 
 
 class ExecutionKind(models.TextChoices):
@@ -35,10 +36,29 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     EXCLUDED = "excluded", _("Excluded")
+    # From the provider's feedback, after "sent" (delivery.feedback).
+    DELIVERED = "delivered", _("Delivered")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Marked as spam")
 
 
-# A message in one of these is finished: nothing will change its status again here.
-MESSAGE_FINAL = (MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.EXCLUDED)
+# A message in one of these is finished: no worker will try to send it again. Only
+# provider feedback still moves it (sent -> delivered -> complained, sent -> bounced).
+MESSAGE_FINAL = (
+    MessageStatus.SENT,
+    MessageStatus.FAILED,
+    MessageStatus.EXCLUDED,
+    MessageStatus.DELIVERED,
+    MessageStatus.BOUNCED,
+    MessageStatus.COMPLAINED,
+)
+# Handed to the provider: the statuses a "sent" message can move on to.
+MESSAGE_SENT = (
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.BOUNCED,
+    MessageStatus.COMPLAINED,
+)
 EXECUTION_FINAL = (
     ExecutionStatus.SUCCEEDED,
     ExecutionStatus.PARTIALLY_FAILED,
@@ -60,7 +80,7 @@ class Execution(models.Model):
     so a fan-out interrupted by a crash resumes where it stopped.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=ExecutionKind.choices)
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.PROTECT, related_name="executions"
@@ -131,7 +151,11 @@ class Message(models.Model):
     the stored profile), the status with its reason, and the attempts count.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Version 7 (time-ordered): on PostgreSQL the table is partitioned by id ranges,
+    # that is by acceptance time. An audience message's id is derived from its
+    # execution and profile (core.ids.uuid7_derived), so a resumed fan-out cannot
+    # write a second one.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="messages")
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.PROTECT, related_name="messages"
@@ -165,6 +189,8 @@ class Message(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED
     )
+    # When the provider's feedback last moved the status (delivered, bounced, complained).
+    feedback_at = models.DateTimeField(_("provider feedback"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=64, blank=True)
     reason_detail = models.TextField(_("reason detail"), blank=True)
     warnings = models.JSONField(_("warnings"), default=list, blank=True)
@@ -192,14 +218,9 @@ class Message(models.Model):
             models.Index(fields=["campaign", "accepted_at"], name="message_campaign_accepted"),
             models.Index(fields=["address"], name="message_address"),
         ]
-        constraints = [
-            # An audience fan-out that resumes after a crash writes no second message.
-            models.UniqueConstraint(
-                fields=["execution", "profile"],
-                condition=models.Q(profile__isnull=False),
-                name="message_unique_profile_per_execution",
-            ),
-        ]
+        # No unique constraint but the primary key: on a partitioned table every
+        # unique index must hold the partition key (the id). The fan-out's derived ids
+        # keep one message per profile and execution.
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} to {self.user_id or self.address}"
@@ -213,6 +234,7 @@ class MessageAttempt(models.Model):
         RETRY = "retry", _("Failed, will retry")
         FAILED = "failed", _("Failed")
 
+    # On PostgreSQL partitioned like the messages, by message id: a purge drops both.
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveSmallIntegerField(_("attempt"))
     outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
