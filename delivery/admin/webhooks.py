@@ -33,6 +33,7 @@ ATTEMPTS_SHOWN = 25
 
 
 class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
+    url = forms.URLField(label=_("URL"), max_length=2000, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("event types"),
         choices=WebhookEventType.choices,
@@ -200,7 +201,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_select_related = ["endpoint"]
     search_fields = ["=event_id", "=message_id"]
     show_full_result_count = False
-    fields: list[str] = [
+    fields = (
         "event_id",
         "event_type",
         "endpoint",
@@ -212,7 +213,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         "message_id",
         "payload_json",
         "attempt_table",
-    ]
+    )
     readonly_fields = fields
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from delivery.limits import WEBHOOK_ENDPOINTS_CACHE_SECONDS
 from delivery.models import WebhookEndpoint
 
-_CACHE_KEY = "delivery:webhook-endpoints:v1"
+WEBHOOK_ROUTES_CACHE_KEY = "delivery:webhook-endpoints:v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class EndpointRoute:
 def webhook_routes() -> list[EndpointRoute]:
     """The enabled endpoints (cached; one query for the endpoints and their campaigns
     when the cache is cold)."""
-    routes: list[EndpointRoute] | None = cache.get(_CACHE_KEY)
+    routes: list[EndpointRoute] | None = cache.get(WEBHOOK_ROUTES_CACHE_KEY)
     if routes is None:
         routes = [
             EndpointRoute(
@@ -52,14 +52,14 @@ def webhook_routes() -> list[EndpointRoute]:
                 "campaigns"
             )
         ]
-        cache.set(_CACHE_KEY, routes, WEBHOOK_ENDPOINTS_CACHE_SECONDS)
+        cache.set(WEBHOOK_ROUTES_CACHE_KEY, routes, WEBHOOK_ENDPOINTS_CACHE_SECONDS)
     return routes
 
 
 def webhook_endpoints_changed() -> None:
     """Forget the cached routes once the current transaction commits (and now)."""
-    cache.delete(_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(_CACHE_KEY), robust=True)
+    cache.delete(WEBHOOK_ROUTES_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(WEBHOOK_ROUTES_CACHE_KEY), robust=True)
 
 
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, at: datetime) -> bool:

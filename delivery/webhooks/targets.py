@@ -103,6 +103,10 @@ def _resolve(target: Target) -> list[IPAddress]:
     literal = _literal(target.host)
     if literal is not None:
         return [literal]
+    name = target.host.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        # RFC 6761 6.3: loopback, whatever a resolver answers (or fails to).
+        return [ipaddress.IPv4Address("127.0.0.1")]
     try:
         infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
