@@ -37,7 +37,10 @@ def _send_pending() -> dict[str, int]:
             "claim_token", flat=True
         )
     ):
-        ids = [str(pk) for pk in WebhookDelivery.objects.filter(claim_token=token).values_list("pk", flat=True)]
+        ids = [
+            str(pk)
+            for pk in WebhookDelivery.objects.filter(claim_token=token).values_list("pk", flat=True)
+        ]
         for key, value in webhook_deliveries_send(delivery_ids=ids, token=token).items():
             counts[key] = counts.get(key, 0) + value
     return counts
@@ -179,7 +182,9 @@ def test_failures_are_retried_on_schedule_with_the_same_id_then_the_endpoint_is_
         delivery.refresh_from_db()
         assert delivery.attempts == number
         if number < WEBHOOK_MAX_ATTEMPTS:
-            assert delivery.next_attempt_at - delivery.last_attempt_at == WEBHOOK_RETRY_DELAYS[number]
+            assert (
+                delivery.next_attempt_at - delivery.last_attempt_at == WEBHOOK_RETRY_DELAYS[number]
+            )
 
     # then 8 requests went, all with the same webhook-id, a new timestamp each
     assert len(receiver.requests) == WEBHOOK_MAX_ATTEMPTS == 8
@@ -275,9 +280,13 @@ def test_the_test_event_is_sent_signed_at_once_and_never_retried(receiver: Recei
 
     assert (failed.status, failed.attempt.status_code) == ("failed", 500)
     assert (succeeded.status, succeeded.attempt.status_code) == ("succeeded", 200)
-    payload = Webhook(endpoint.secret).verify(receiver.requests[1].body, receiver.requests[1].headers)
+    payload = Webhook(endpoint.secret).verify(
+        receiver.requests[1].body, receiver.requests[1].headers
+    )
     assert (payload["type"], payload["data"]) == ("test", {"endpoint": "CRM"})
-    assert list(WebhookDelivery.objects.values_list("status", "next_attempt_at", "claim_token")) == [
+    assert list(
+        WebhookDelivery.objects.values_list("status", "next_attempt_at", "claim_token")
+    ) == [
         ("succeeded", None, None),
         ("failed", None, None),
     ]

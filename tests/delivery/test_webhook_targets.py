@@ -49,7 +49,9 @@ def test_non_public_targets_are_refused_when_saved(url: str) -> None:
 
 
 @pytest.mark.parametrize("url", REFUSED_URLS)
-def test_non_public_targets_are_refused_when_sent_and_nothing_connects(url: str, monkeypatch) -> None:
+def test_non_public_targets_are_refused_when_sent_and_nothing_connects(
+    url: str, monkeypatch
+) -> None:
     # given a socket layer that records any connection attempt
     connects: list[object] = []
     monkeypatch.setattr(socket.socket, "connect", lambda self, address: connects.append(address))
@@ -90,7 +92,9 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_at_send_time(monke
         lambda *args, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", 443))],
     )
 
-    result = webhook_post("https://hooks.example.com/x", body=b"{}", headers={}, allow_private=False)
+    result = webhook_post(
+        "https://hooks.example.com/x", body=b"{}", headers={}, allow_private=False
+    )
 
     assert result.status is None
     assert result.error == (
@@ -104,7 +108,9 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_for_tls(monkey
     monkeypatch.setattr(
         socket,
         "getaddrinfo",
-        lambda *args, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))],
+        lambda *args, **kwargs: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))
+        ],
     )
     made: list[dict[str, object]] = []
 
@@ -120,7 +126,9 @@ def test_the_connection_goes_to_the_checked_address_with_the_name_for_tls(monkey
 
     monkeypatch.setattr("urllib3.HTTPSConnectionPool", FakePool)
 
-    result = webhook_post("https://hooks.example.com/x", body=b"{}", headers={}, allow_private=False)
+    result = webhook_post(
+        "https://hooks.example.com/x", body=b"{}", headers={}, allow_private=False
+    )
 
     # then the pool connects to the resolved address, verifying the name's certificate
     assert result.status is None
@@ -140,7 +148,9 @@ def test_an_unresolvable_name_is_accepted_when_saved_but_not_sent(monkeypatch) -
     monkeypatch.setattr(socket, "getaddrinfo", fail)
 
     target_check("https://hooks.example.com/x", allow_private=False)
-    result = webhook_post("https://hooks.example.com/x", body=b"{}", headers={}, allow_private=False)
+    result = webhook_post(
+        "https://hooks.example.com/x", body=b"{}", headers={}, allow_private=False
+    )
     assert result.error == (
         "The host hooks.example.com could not be resolved ([Errno -2] Name or service not known)."
     )

@@ -108,5 +108,7 @@ def send_messages(
     use_fake_transport(monkeypatch)
     messages = accept_unitary(campaign, *(recipient(address) for address in addresses))
     message_send_batch(message_ids=ids(messages))
-    found = {m.pk: m for m in Message.objects.select_related("execution").filter(pk__in=ids(messages))}
+    found = {
+        m.pk: m for m in Message.objects.select_related("execution").filter(pk__in=ids(messages))
+    }
     return [found[m.pk] for m in messages]
