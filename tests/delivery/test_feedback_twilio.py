@@ -9,9 +9,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from audiences.models import Consent, IdentityNamespace, Suppression
+from delivery.calls import TriggerRecipient
 from delivery.models import Message, MessageEvent, ReportCounter
 from delivery.services.sending import message_send_batch
-from delivery.calls import TriggerRecipient
 from tests.delivery.sending_helpers import accept_unitary, ids, use_fake_transport
 from tests.factories import SmsConfigurationFactory
 

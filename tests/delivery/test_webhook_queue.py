@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from delivery.models import Message, WebhookDelivery
 from delivery.services.happenings import Happening
+from delivery.services.sending import message_send_batch
 from delivery.webhooks.endpoints import webhook_routes
 from delivery.webhooks.queue import webhook_events_add
-from delivery.services.sending import message_send_batch
 from tests.delivery.sending_helpers import (
     PERMANENT,
     accept_unitary,

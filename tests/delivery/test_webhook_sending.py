@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -41,6 +42,7 @@ def _send_pending() -> dict[str, int]:
             str(pk)
             for pk in WebhookDelivery.objects.filter(claim_token=token).values_list("pk", flat=True)
         ]
+        assert token is not None
         for key, value in webhook_deliveries_send(delivery_ids=ids, token=token).items():
             counts[key] = counts.get(key, 0) + value
     return counts
@@ -164,6 +166,7 @@ def test_failures_are_retried_on_schedule_with_the_same_id_then_the_endpoint_is_
     _send_pending()
     delivery = WebhookDelivery.objects.get()
     first_try = delivery.last_attempt_at
+    assert first_try is not None
     assert (delivery.status, delivery.attempts) == ("pending", 1)
     assert delivery.next_attempt_at == first_try + WEBHOOK_RETRY_DELAYS[1]
 
@@ -178,10 +181,11 @@ def test_failures_are_retried_on_schedule_with_the_same_id_then_the_endpoint_is_
         assert ids == [str(delivery.pk)]
         # a second run while it is claimed does not take it again
         assert webhook_deliveries_due(now=due_at) == 0
-        webhook_deliveries_send(delivery_ids=ids, token=token)
+        webhook_deliveries_send(delivery_ids=ids, token=uuid.UUID(token))
         delivery.refresh_from_db()
         assert delivery.attempts == number
         if number < WEBHOOK_MAX_ATTEMPTS:
+            assert delivery.next_attempt_at is not None and delivery.last_attempt_at is not None
             assert (
                 delivery.next_attempt_at - delivery.last_attempt_at == WEBHOOK_RETRY_DELAYS[number]
             )
