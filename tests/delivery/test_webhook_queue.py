@@ -3,6 +3,8 @@ at no query when no endpoint wants them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -128,3 +130,28 @@ def test_the_cache_is_cleared_when_an_endpoint_changes(live_campaign) -> None:
     webhook_endpoint_disable(endpoint=endpoint, reason="test", at=timezone.now())
 
     assert webhook_routes() == []
+
+
+def test_the_first_try_is_published_after_the_commit(
+    live_campaign, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    # given an endpoint, and the send task's publish recorded
+    from delivery.tasks import webhook_deliveries_send_task
+
+    published: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(
+        webhook_deliveries_send_task,
+        "apply_async",
+        lambda args, **kwargs: published.append(tuple(args)),
+    )
+    endpoint_for(URL, types=["sent"])
+    use_fake_transport(monkeypatch)
+    messages = accept_unitary(live_campaign(create_new_profiles=True), recipient("a@example.com"))
+
+    # when the batch is sent and its transaction commits
+    with django_capture_on_commit_callbacks(execute=True):
+        message_send_batch(message_ids=ids(messages))
+
+    # then one send task carries the delivery and its claim
+    delivery = WebhookDelivery.objects.get()
+    assert published == [([str(delivery.pk)], str(delivery.claim_token))]
