@@ -35,6 +35,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("favicon.ico", FaviconRedirect.as_view()),
     path("admin/", admin.site.urls),
+    # Provider webhooks: email providers (anymail) and Twilio (delivery/inbound/).
+    path("hooks/", include("delivery.inbound.urls")),
     path("api/v1/health", HealthApi.as_view(), name="api-health"),
     path("api/v1/", include("campaigns.api.urls")),
     path("api/v1/", include("audiences.api.urls")),

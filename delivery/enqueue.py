@@ -126,6 +126,12 @@ def _on_commit(publish: Callable[[], None]) -> None:
     transaction.on_commit(run, robust=True)
 
 
+def publish_on_commit(publish: Callable[[], None]) -> None:
+    """Run ``publish`` (a best-effort publish that never raises) after the commit, the way
+    send tasks are published (outbound webhooks use it)."""
+    _on_commit(publish)
+
+
 def send_now(message_ids: Sequence[UUID | str]) -> None:
     """Publish send tasks for ``message_ids`` in batches (from a worker: inline)."""
     ids = [str(message_id) for message_id in message_ids]

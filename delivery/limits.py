@@ -23,3 +23,39 @@ SEND_BATCH_SIZE = 50
 SWEEP_MAX_MESSAGES = 20_000
 # An audience fan-out that has not reported progress for this long lost its worker.
 FANOUT_STALL = timedelta(minutes=5)
+
+# --- Outbound webhooks (delivery/webhooks/, docs/webhooks.md) ---------------------------
+# Delays before each try of a webhook delivery: the first at once, then backing off
+# (Svix's schedule, with the last try 14 h after the 7th): 8 tries over about 32 hours,
+# which outlasts a receiver that is down for a night or a weekend day.
+WEBHOOK_RETRY_DELAYS = (
+    timedelta(0),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=14),
+)
+WEBHOOK_MAX_ATTEMPTS = len(WEBHOOK_RETRY_DELAYS)
+# An endpoint is disabled when one of its deliveries failed all its tries and it has
+# not answered any request with a 2xx for this long (docs/webhooks.md).
+WEBHOOK_DISABLE_AFTER = timedelta(hours=24)
+# A claimed delivery comes back to the periodic task after this long (a worker died
+# holding it). It outlasts a task's batch: WEBHOOK_BATCH_SIZE requests of at most
+# connect + read timeouts each.
+WEBHOOK_CLAIM_LEASE = timedelta(minutes=5)
+WEBHOOK_BATCH_SIZE = 10
+# Due deliveries claimed by one run of the periodic task (it runs every few seconds).
+WEBHOOK_DUE_PER_RUN = 500
+# One request: a receiver should answer at once and work later (docs/webhooks.md).
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = 5.0
+WEBHOOK_READ_TIMEOUT_SECONDS = 10.0
+# What an attempt keeps of the receiver's answer, for the admin.
+WEBHOOK_RESPONSE_EXCERPT_BYTES = 1024
+WEBHOOK_USER_AGENT = "Clarion-Webhooks/1.0 (+https://www.standardwebhooks.com)"
+# Standard Webhooks: receivers refuse a timestamp further than this from their clock.
+WEBHOOK_TIMESTAMP_TOLERANCE = timedelta(minutes=5)
+# How long the list of enabled endpoints is cached (every change also clears it).
+WEBHOOK_ENDPOINTS_CACHE_SECONDS = 300

@@ -18,6 +18,7 @@ from delivery.services.audience import execution_fanout
 from delivery.services.idempotency import idempotency_prune
 from delivery.services.sending import message_send_batch
 from delivery.services.sweeping import delivery_sweep
+from delivery.webhooks.sending import webhook_deliveries_due, webhook_deliveries_send
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -39,6 +40,16 @@ def delivery_sweep_task() -> dict[str, int]:
 @shared_task(ignore_result=True)
 def idempotency_prune_task() -> int:
     return idempotency_prune()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhook_deliveries_send_task(delivery_ids: list[str], token: str) -> dict[str, int]:
+    return webhook_deliveries_send(delivery_ids=delivery_ids, token=UUID(token))
+
+
+@shared_task(ignore_result=True)
+def webhook_deliveries_due_task() -> int:
+    return webhook_deliveries_due()
 
 
 @worker_process_shutdown.connect

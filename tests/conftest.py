@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import pytest
@@ -71,6 +71,21 @@ def as_marketer(marketer: User) -> Actor:
 @pytest.fixture
 def campaign(db: None) -> object:
     return CampaignFactory.create()
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_webhook_routes() -> Iterator[None]:
+    """Webhook endpoints are cached across transactions; a test's endpoints are rolled
+    back with it, so no test may see another's (delivery.webhooks.endpoints). Each test
+    starts with the cache warm and empty (no endpoint), as a running installation's is
+    nearly always: query counts do not depend on which test ran first."""
+    from django.core.cache import cache
+
+    from delivery.webhooks.endpoints import WEBHOOK_ROUTES_CACHE_KEY
+
+    cache.set(WEBHOOK_ROUTES_CACHE_KEY, [])
+    yield
+    cache.delete(WEBHOOK_ROUTES_CACHE_KEY)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "anymail",
     "core",
     "audiences",
     "campaigns",
@@ -198,6 +199,11 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "delivery.tasks.idempotency_prune_task",
         "schedule": crontab(minute="17"),
     },
+    # Outbound webhooks: retries and lost first tries (delivery/webhooks/sending.py).
+    "webhook-deliveries-due": {
+        "task": "delivery.tasks.webhook_deliveries_due_task",
+        "schedule": 10.0,
+    },
 }
 
 # --- Sending ----------------------------------------------------------------------
@@ -225,6 +231,11 @@ CLARION_OUTBOX_DIR = DATA_DIR / "outbox"
 CLARION_TRIGGER_RATE_LIMIT = env_int("CLARION_TRIGGER_RATE_LIMIT", 1000, minimum=1)
 CLARION_TRIGGER_RATE_BURST = env_int("CLARION_TRIGGER_RATE_BURST", 2000, minimum=1)
 
+# --- Outbound webhooks (docs/webhooks.md) -------------------------------------------
+# Webhook endpoints may be http:// and private, loopback or link-local addresses: for
+# development and tests only. Off, only https to public addresses is allowed (SSRF).
+CLARION_WEBHOOKS_ALLOW_PRIVATE = env_bool("CLARION_WEBHOOKS_ALLOW_PRIVATE", False)
+
 # --- SMS and push providers -------------------------------------------------------
 # Credentials of the providers a channel configuration can name (docs/configuration.md).
 # A configuration naming a provider whose credentials are missing does not lose its
@@ -232,10 +243,14 @@ CLARION_TRIGGER_RATE_BURST = env_int("CLARION_TRIGGER_RATE_BURST", 2000, minimum
 # retried until an operator sets it (delivery/channels/registry.py).
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
-# Where Twilio posts delivery status updates for each SMS; unset: none requested.
+# Where Twilio posts delivery status updates for each SMS. Unset: Clarion's own
+# callback (/hooks/twilio/status) when CLARION_PUBLIC_URL is https (a public address
+# Twilio can reach), else none is requested.
 TWILIO_STATUS_CALLBACK_URL = env_str("TWILIO_STATUS_CALLBACK_URL", "")
 if TWILIO_STATUS_CALLBACK_URL:
     env_url("TWILIO_STATUS_CALLBACK_URL", "", schemes={"http", "https"})
+elif CLARION_PUBLIC_URL.startswith("https://"):
+    TWILIO_STATUS_CALLBACK_URL = f"{CLARION_PUBLIC_URL}/hooks/twilio/status"
 # The Firebase service account JSON file (its project id names the FCM project).
 FCM_CREDENTIALS_FILE = env_str("FCM_CREDENTIALS_FILE", "")
 # The VAPID private key (raw base64url, DER base64 or PEM, or a file holding it), and the
@@ -292,6 +307,12 @@ def _email_settings(url: str) -> dict[str, object]:
 
 
 globals().update(_email_settings(EMAIL_URL))
+
+# Provider feedback from email service providers (django-anymail's tracking webhooks,
+# /hooks/anymail/<esp>/tracking/): the "user:password" each provider must send as HTTP
+# basic auth. Unset: every such webhook is refused (nothing unauthenticated changes a
+# status). Several, comma-separated, while rotating.
+ANYMAIL = {"WEBHOOK_SECRET": env_list("ANYMAIL_WEBHOOK_SECRET", [])}
 
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

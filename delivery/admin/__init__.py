@@ -7,4 +7,5 @@ from delivery.admin import (
     messages,  # noqa: F401
     profiles,  # noqa: F401
     send_test,  # noqa: F401
+    webhooks,  # noqa: F401
 )

@@ -39,6 +39,7 @@ class TransportError:
     detail: str
     permanent: bool
     suppress: bool = False  # a hard bounce: nothing more may be sent to this address
+    unsubscribed: bool = False  # the recipient opted out at the provider (an SMS STOP)
     gone: bool = False  # a push token the service no longer knows: forget it
 
 

@@ -3,7 +3,8 @@ or the file outbox (the default).
 
 Each message is a proper MIME message: text and HTML alternatives, From and
 Reply-To from the version's channel settings, a ``Message-ID`` and Clarion's own
-message id in ``X-Clarion-Message-Id``. One connection is opened per worker
+message id in ``X-Clarion-Message-Id`` (and, for django-anymail providers, in the
+message's ``metadata``). One connection is opened per worker
 process and reused across messages and batches; after a connection error it is
 closed and opened again.
 
@@ -132,6 +133,10 @@ def email_build(message: Outgoing) -> EmailMultiAlternatives:
             **message.headers,
         },
     )
+    # django-anymail sends this to the provider, whose tracking webhooks echo it back: the
+    # feedback finds its message by it (delivery/services/provider_events.py). Other
+    # backends (SMTP, files) ignore the attribute.
+    email.metadata = {"clarion_message_id": str(message.message_id)}  # type: ignore[attr-defined]
     html = parts.get("html", "")
     if html:
         email.attach_alternative(_with_preheader(html, parts.get("preheader", "")), "text/html")

@@ -8,7 +8,8 @@ The provider message id is the message SID (``SM...``).
 Errors (https://www.twilio.com/docs/api/errors): 429, 5xx, timeouts and connection
 errors are transient; 401 (wrong account SID or auth token) is transient too, as it
 is the operator's to fix and no message should fail for it; every other 4xx is
-permanent. 21610 (the recipient answered STOP) also suppresses the number.
+permanent. 21610 (the recipient answered STOP) also puts the number on the suppression
+list as ``unsubscribed`` (a START reply lifts it).
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ if _twilio_http_logger.level == logging.NOTSET:
 
 MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 # The recipient replied STOP: carriers refuse every further message from this sender, so
-# the number is suppressed. Other 4xx codes (21211 invalid number, 21614 not a mobile
-# number, 21408 region not enabled...) fail the message without suppressing.
+# the number is suppressed as unsubscribed (not a bounce: a START reply opts it in again).
+# Other 4xx codes (21211 invalid number, 21614 not a mobile number, 21408 region not
+# enabled...) fail the message without suppressing.
 TWILIO_STOPPED = 21610
 
 
@@ -57,7 +59,7 @@ def twilio_error(error: TwilioRestException | TwilioServiceException) -> Transpo
     if status == 401:
         return TransportError("provider_auth_failed", detail, permanent=False)
     if 400 <= status < 500 and status != 429:
-        return TransportError(name, detail, permanent=True, suppress=code == TWILIO_STOPPED)
+        return TransportError(name, detail, permanent=True, unsubscribed=code == TWILIO_STOPPED)
     return TransportError(name, detail, permanent=False)
 
 

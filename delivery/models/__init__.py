@@ -1,4 +1,4 @@
-"""Delivery's models, by concept: messages, their events, report rollups."""
+"""Delivery's models, by concept: messages, their events, report rollups, outbound webhooks."""
 
 from delivery.models.events import EventType, MessageEvent
 from delivery.models.messages import (
@@ -16,11 +16,20 @@ from delivery.models.messages import (
     RecipientType,
 )
 from delivery.models.reports import ReportCounter
+from delivery.models.webhooks import (
+    WEBHOOK_TEST_EVENT,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+    webhook_secret_new,
+)
 
 __all__ = [
     "EXECUTION_FINAL",
     "MESSAGE_FINAL",
     "MESSAGE_SENT",
+    "WEBHOOK_TEST_EVENT",
     "EventType",
     "Execution",
     "ExecutionKind",
@@ -33,4 +42,9 @@ __all__ = [
     "MessageStatus",
     "RecipientType",
     "ReportCounter",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEventType",
+    "webhook_secret_new",
 ]

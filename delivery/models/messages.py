@@ -217,6 +217,8 @@ class Message(models.Model):
             models.Index(fields=["status", "enqueued_at"], name="message_status_enqueued"),
             models.Index(fields=["campaign", "accepted_at"], name="message_campaign_accepted"),
             models.Index(fields=["address"], name="message_address"),
+            # Provider feedback finds its message by the provider's id (delivery.inbound).
+            models.Index(fields=["provider_message_id"], name="message_provider_id"),
         ]
         # No unique constraint but the primary key: on a partitioned table every
         # unique index must hold the partition key (the id). The fan-out's derived ids

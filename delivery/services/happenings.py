@@ -17,6 +17,7 @@ from datetime import datetime
 
 from delivery.models import EventType, Message
 from delivery.reports.counting import report_counts_add
+from delivery.webhooks.queue import webhook_events_add
 
 
 class HappeningType:
@@ -69,3 +70,4 @@ def happenings_record(happenings: Sequence[Happening]) -> None:
     if not happenings:
         return
     report_counts_add(happenings)
+    webhook_events_add(happenings)

@@ -205,8 +205,16 @@ def _apply_result(
 
 
 def _learn(message: Message, error: TransportError) -> None:
-    """What a permanent failure teaches: a hard bounce is suppressed, a gone token forgotten."""
-    if error.suppress:
+    """What a permanent failure teaches: a hard bounce or an opt-out at the provider is
+    suppressed (each with its reason), a gone token forgotten."""
+    if error.unsubscribed:
+        suppression_add(
+            channel=message.channel,
+            address=message.address,
+            reason=Suppression.Reason.UNSUBSCRIBED,
+            note=error.detail[:500],
+        )
+    elif error.suppress:
         suppression_add(
             channel=message.channel,
             address=message.address,

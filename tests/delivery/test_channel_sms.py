@@ -161,7 +161,7 @@ def test_a_messaging_service_sender_lets_twilio_pick_the_number(twilio) -> None:
                 "twilio_21610",
                 "400 21610: Unable to create record: Attempt to send to unsubscribed recipient",
                 permanent=True,
-                suppress=True,
+                unsubscribed=True,
             ),
         ),
         (
@@ -320,7 +320,9 @@ def test_a_triggered_sms_is_sent_and_records_the_sid(twilio, sms_message) -> Non
     assert (sms_message.status, sms_message.provider_message_id) == ("sent", MESSAGE_SID)
 
 
-def test_a_recipient_who_replied_stop_fails_and_is_suppressed(twilio, sms_message, retries) -> None:
+def test_a_recipient_who_replied_stop_fails_and_is_suppressed_as_unsubscribed(
+    twilio, sms_message, retries
+) -> None:
     twilio.post(
         MESSAGES_URL,
         json=refused(400, 21610, "Attempt to send to unsubscribed recipient"),
@@ -341,7 +343,7 @@ def test_a_recipient_who_replied_stop_fails_and_is_suppressed(twilio, sms_messag
     assert (suppression.channel, suppression.address, suppression.reason) == (
         "sms",
         TO,
-        "hard_bounce",
+        "unsubscribed",
     )
 
 

@@ -1,0 +1,100 @@
+"""Webhook endpoints: the cached list sending reads, and enabling, disabling, saving.
+
+Every sending batch asks which endpoints want its events. The answer (the enabled
+endpoints, their event types and campaign filters) is cached, so a batch costs no
+query when no endpoint matches; every change to an endpoint goes through a function
+here, which clears the cache in the same commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from delivery.limits import WEBHOOK_ENDPOINTS_CACHE_SECONDS
+from delivery.models import WebhookEndpoint
+
+WEBHOOK_ROUTES_CACHE_KEY = "delivery:webhook-endpoints:v1"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRoute:
+    """What the queue needs to know of one enabled endpoint."""
+
+    id: int
+    event_types: frozenset[str]
+    campaign_ids: frozenset[object]  # empty: every campaign
+
+    def wants(self, event_type: str, campaign_id: object) -> bool:
+        return event_type in self.event_types and (
+            not self.campaign_ids or campaign_id in self.campaign_ids
+        )
+
+
+def webhook_routes() -> list[EndpointRoute]:
+    """The enabled endpoints (cached; one query for the endpoints and their campaigns
+    when the cache is cold)."""
+    routes: list[EndpointRoute] | None = cache.get(WEBHOOK_ROUTES_CACHE_KEY)
+    if routes is None:
+        routes = [
+            EndpointRoute(
+                id=endpoint.pk,
+                event_types=frozenset(endpoint.event_types or ()),
+                campaign_ids=frozenset(c.pk for c in endpoint.campaigns.all()),
+            )
+            for endpoint in WebhookEndpoint.objects.filter(enabled=True).prefetch_related(
+                "campaigns"
+            )
+        ]
+        cache.set(WEBHOOK_ROUTES_CACHE_KEY, routes, WEBHOOK_ENDPOINTS_CACHE_SECONDS)
+    return routes
+
+
+def webhook_endpoints_changed() -> None:
+    """Forget the cached routes once the current transaction commits (and now)."""
+    cache.delete(WEBHOOK_ROUTES_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(WEBHOOK_ROUTES_CACHE_KEY), robust=True)
+
+
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, at: datetime) -> bool:
+    """Disable ``endpoint`` with ``reason``; False when it was disabled already."""
+    changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
+        enabled=False, disabled_reason=reason, disabled_at=at, updated_at=at
+    )
+    if changed:
+        endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = False, reason, at
+        webhook_endpoints_changed()
+    return bool(changed)
+
+
+def webhook_endpoints_enable(*, endpoints: Iterable[WebhookEndpoint]) -> int:
+    """Enable ``endpoints`` again: their reason is cleared, their pending deliveries resume."""
+    ids = [endpoint.pk for endpoint in endpoints]
+    changed = WebhookEndpoint.objects.filter(pk__in=ids, enabled=False).update(
+        enabled=True, disabled_reason="", disabled_at=None, updated_at=timezone.now()
+    )
+    webhook_endpoints_changed()
+    return changed
+
+
+def webhook_endpoint_saved(*, endpoint: WebhookEndpoint, enabled_before: bool | None) -> None:
+    """After the admin saved ``endpoint`` (its campaigns included): keep the disabled
+    reason true (cleared when a user enabled it, set when a user disabled it) and the
+    cache fresh."""
+    if endpoint.enabled and endpoint.disabled_reason:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(disabled_reason="", disabled_at=None)
+        endpoint.disabled_reason, endpoint.disabled_at = "", None
+    elif not endpoint.enabled and enabled_before and not endpoint.disabled_reason:
+        now = timezone.now()
+        reason = _("Disabled by a user.")
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            disabled_reason=reason, disabled_at=now
+        )
+        endpoint.disabled_reason, endpoint.disabled_at = reason, now
+    webhook_endpoints_changed()
