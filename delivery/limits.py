@@ -23,3 +23,7 @@ SEND_BATCH_SIZE = 50
 SWEEP_MAX_MESSAGES = 20_000
 # An audience fan-out that has not reported progress for this long lost its worker.
 FANOUT_STALL = timedelta(minutes=5)
+
+# Distinct links tracked per message; more are sent as they are. Their targets are stored
+# on the message (delivery.models.Message.links), so a runaway template cannot bloat it.
+MAX_TRACKED_LINKS = 200

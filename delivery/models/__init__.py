@@ -16,6 +16,7 @@ from delivery.models.messages import (
     RecipientType,
 )
 from delivery.models.reports import ReportCounter
+from delivery.models.tracking import ShortLink
 
 __all__ = [
     "EXECUTION_FINAL",
@@ -33,4 +34,5 @@ __all__ = [
     "MessageStatus",
     "RecipientType",
     "ReportCounter",
+    "ShortLink",
 ]
