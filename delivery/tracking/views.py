@@ -33,7 +33,7 @@ from delivery.tracking.content import ONE_CLICK_BODY
 from delivery.tracking.machines import client_ip
 from delivery.tracking.tokens import UNSUBSCRIBE_PREVIEW_TOKEN, Purpose, token_read
 
-# The smallest transparent GIF: 1x1 pixel, 43 bytes.
+# A transparent GIF of 1x1 pixel, 42 bytes.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
 
