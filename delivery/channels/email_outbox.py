@@ -20,7 +20,7 @@ class OutboxEmailBackend(EmailBackend):
     """Writes the raw message to the ``.log`` file, and its HTML part to ``<id>.html``."""
 
     def write_message(self, message: EmailMessage) -> None:
-        super().write_message(message)  # type: ignore[no-untyped-call]
+        super().write_message(message)
         name = str(message.extra_headers.get(CLARION_MESSAGE_ID_HEADER) or "")
         html = next(
             (

@@ -291,7 +291,9 @@ def _prepare(
                 for e in rendered.empty_variables
             ]
             message.links = tracked.links
-            short_links += [ShortLink(code=c, message=message, link=n) for c, n in tracked.short_links]
+            short_links += [
+                ShortLink(code=c, message=message, link=n) for c, n in tracked.short_links
+            ]
             outgoing = Outgoing(
                 message_id=message.pk,
                 channel=message.channel,

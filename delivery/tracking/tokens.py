@@ -43,7 +43,7 @@ _SEPARATOR = "."
 SHORT_CODE_LENGTH = 9
 _SHORT_ALPHABET = string.ascii_letters + string.digits
 # The landing page's own example, for previews (there is no message behind it).
-UNSUBSCRIBE_PREVIEW_TOKEN = "preview"
+UNSUBSCRIBE_PREVIEW_TOKEN = "preview"  # noqa: S105 (a page name, not a secret)
 
 
 def _signer(purpose: str) -> signing.Signer:

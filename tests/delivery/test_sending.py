@@ -298,7 +298,7 @@ def test_profile_and_context_are_deep_merged_and_the_recipient_wins(
                 "html": "<p>{{ profile.tier }}</p>",
                 "text": "{{ context.product.name }}/{{ context.product.color }}/{{ context.shop }}",
             }
-        }
+        },
     )
     [message] = accept_unitary(
         campaign,

@@ -181,7 +181,7 @@ def test_a_head_request_redirects_without_recording(sent) -> None:
 
 def test_the_redirect_costs_one_query_to_find_and_three_statements_to_record(sent) -> None:
     # given a sent message whose link was clicked before
-    message, (new, _sale), _pixel = sent
+    _message, (new, _sale), _pixel = sent
     client = Client(HTTP_USER_AGENT=BROWSER)
     client.get(new)
 
@@ -196,7 +196,9 @@ def test_the_redirect_costs_one_query_to_find_and_three_statements_to_record(sen
     # one is BEGIN/COMMIT outside a test's transaction).
     assert response.status_code == 302
     statements = [
-        " ".join(q["sql"].split()[:3]) for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]
+        " ".join(q["sql"].split()[:3])
+        for q in queries.captured_queries
+        if "SAVEPOINT" not in q["sql"]
     ]
     assert statements == [
         'SELECT "delivery_message"."id", "delivery_message"."execution_id",',
@@ -209,7 +211,7 @@ def test_the_redirect_costs_one_query_to_find_and_three_statements_to_record(sen
 
 def test_a_tampered_token_gets_the_plain_404_page_and_records_nothing(sent) -> None:
     # given a click token with one character of its signature changed
-    message, (new, _sale), pixel = sent
+    message, (new, _sale), _pixel = sent
     tampered = new[:-1] + ("A" if new[-1] != "A" else "B")
 
     # when it is followed
@@ -276,7 +278,9 @@ def test_test_sends_are_tracked_but_never_counted(live_campaign, send_inline) ->
 
     campaign = live_campaign(content=TRACKED_CONTENT)
     user = UserFactory.create(is_superuser=True)
-    message = campaign_send_test(campaign=campaign, address="me@example.com", actor=Actor(user=user))
+    message = campaign_send_test(
+        campaign=campaign, address="me@example.com", actor=Actor(user=user)
+    )
     Message.objects.filter(pk=message.pk).update(sent_at=timezone.now() - timedelta(minutes=1))
     html = html_of(last_email())
 
@@ -295,7 +299,9 @@ def test_the_client_address_comes_from_the_trusted_proxy_header_when_set(sent) -
     message, _clicks, pixel = sent
 
     Client(
-        HTTP_USER_AGENT=BROWSER, HTTP_X_FORWARDED_FOR="17.0.0.1, 192.0.2.150", REMOTE_ADDR="10.0.0.1"
+        HTTP_USER_AGENT=BROWSER,
+        HTTP_X_FORWARDED_FOR="17.0.0.1, 192.0.2.150",
+        REMOTE_ADDR="10.0.0.1",
     ).get(pixel)
 
     # the last address (the operator's proxy's view), not the client's claim nor the proxy

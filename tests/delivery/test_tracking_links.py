@@ -71,7 +71,7 @@ def test_mailto_tel_anchors_relative_and_other_tags_are_untouched() -> None:
         '<a href="mailto:help@shop.example?subject=Hi">m</a><a href="tel:+14165550100">t</a>'
         '<a href="#top">top</a><a href="/relative">r</a><a name="x">no href</a>'
         '<img src="https://img.example/i.png"><link href="https://css.example/s.css">'
-        '<script>var u = "<a href=\'https://js.example/\'>";</script>'
+        "<script>var u = \"<a href='https://js.example/'>\";</script>"
     )
     rewrite = Numbered()
 
@@ -161,7 +161,9 @@ def test_the_pixel_goes_before_the_closing_body_tag_or_at_the_end() -> None:
         'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">'
     )
 
-    with_body = html_pixel_append("<html><BODY><p>x</p></BODY></html>", "https://t.example/o?a=1&b=2")
+    with_body = html_pixel_append(
+        "<html><BODY><p>x</p></BODY></html>", "https://t.example/o?a=1&b=2"
+    )
     fragment = html_pixel_append("<p>x</p>", "https://t.example/o?a=1&b=2")
 
     assert with_body == f"<html><BODY><p>x</p>{pixel}</BODY></html>"

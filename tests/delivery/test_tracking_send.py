@@ -13,8 +13,8 @@ from django.test import Client, override_settings
 from audiences.models import IdentityNamespace
 from delivery.calls import TriggerRecipient
 from delivery.channels.base import Outgoing
-from delivery.channels.email_outbox import OutboxEmailBackend
 from delivery.channels.email import email_build
+from delivery.channels.email_outbox import OutboxEmailBackend
 from delivery.models import ShortLink
 from delivery.services.sending import message_send_batch
 from tests.delivery.sending_helpers import (
@@ -57,12 +57,15 @@ def test_a_real_email_has_its_links_rewritten_and_the_pixel(live_campaign, send_
     assert re.search(r'<img src="http://localhost:8000/t/o/[^"]+" width="1" height="1"', html)
     assert html.index("/t/o/") < html.index("</body></html>")
     # and the text part's link is the HTML's first link (one target, one link number)
-    assert paths(email.body, "/t/c/") == clicks[:1]
+    assert paths(str(email.body), "/t/c/") == clicks[:1]
     # and the targets are stored on the message, entities decoded, in link order
-    assert message.links == ["https://shop.example/new?id=7&utm=mail#top", "https://shop.example/sale"]
+    assert message.links == [
+        "https://shop.example/new?id=7&utm=mail#top",
+        "https://shop.example/sale",
+    ]
     # and the unsubscribe link is the signed /u/ link, never a tracked redirect
     [unsubscribe] = paths(html, "/u/")
-    assert paths(email.body, "/u/") == [unsubscribe]
+    assert paths(str(email.body), "/u/") == [unsubscribe]
     # and every tracked URL works
     client = Client()
     assert client.get(clicks[1])["Location"] == "https://shop.example/sale"
@@ -131,9 +134,10 @@ def test_the_tracking_domain_replaces_the_host(live_campaign, send_inline) -> No
 
     # then every Clarion link uses it
     html = html_of(last_email())
-    assert re.findall(r'(?:href|src)="(http://[^/"]+)/(?:t|u)/', html, re.IGNORECASE) == [
-        "http://links.shop.example"
-    ] * 4
+    assert (
+        re.findall(r'(?:href|src)="(http://[^/"]+)/(?:t|u)/', html, re.IGNORECASE)
+        == ["http://links.shop.example"] * 4
+    )
 
 
 def test_sms_links_become_short_links_of_at_most_12_characters(live_campaign, monkeypatch) -> None:
@@ -145,7 +149,9 @@ def test_sms_links_become_short_links_of_at_most_12_characters(live_campaign, mo
         identity_namespace=IdentityNamespace.objects.get(code="phone"),
         create_new_profiles=True,
         content={
-            "en": {"body": "Sale: https://shop.example/sale?c={{ context.c }} or https://shop.example/ or https://shop.example/"}
+            "en": {
+                "body": "Sale: https://shop.example/sale?c={{ context.c }} or https://shop.example/ or https://shop.example/"
+            }
         },
     )
     [message] = accept_unitary(
@@ -161,7 +167,10 @@ def test_sms_links_become_short_links_of_at_most_12_characters(live_campaign, mo
     short = re.findall(r"http://localhost:8000(/s/[A-Za-z0-9]+)", body)
     assert len(short) == 3 and short[1] == short[2] and short[0] != short[1]
     assert all(len(path) == 12 for path in short)
-    assert body == f"Sale: http://localhost:8000{short[0]} or http://localhost:8000{short[1]} or http://localhost:8000{short[1]}"
+    assert (
+        body
+        == f"Sale: http://localhost:8000{short[0]} or http://localhost:8000{short[1]} or http://localhost:8000{short[1]}"
+    )
     message.refresh_from_db()
     assert message.links == ["https://shop.example/sale?c=A&B", "https://shop.example/"]
     assert sorted(ShortLink.objects.values_list("link", flat=True)) == [1, 2]
@@ -211,7 +220,11 @@ def test_the_outbox_writes_the_html_part_next_to_the_raw_message(tmp_path: Path)
         message_id=uuid.UUID("01890000-0000-7000-8000-000000000001"),
         channel="email",
         address="ana@example.com",
-        parts={"subject": "S", "html": "<p>Hi <a href='http://localhost:8000/t/c/x'>x</a></p>", "text": "Hi"},
+        parts={
+            "subject": "S",
+            "html": "<p>Hi <a href='http://localhost:8000/t/c/x'>x</a></p>",
+            "text": "Hi",
+        },
         channel_settings={"fromEmail": "shop@example.com"},
     )
     email = email_build(outgoing)
@@ -227,4 +240,3 @@ def test_the_outbox_writes_the_html_part_next_to_the_raw_message(tmp_path: Path)
     html = tmp_path / "01890000-0000-7000-8000-000000000001.html"
     assert html.read_text() == "<p>Hi <a href='http://localhost:8000/t/c/x'>x</a></p>"
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".html", ".log"]
-

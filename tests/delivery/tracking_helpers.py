@@ -66,6 +66,4 @@ def counters(campaign: Campaign) -> dict[tuple[str, str], int]:
 
 def engagement(campaign: Campaign) -> Mapping[tuple[str, str], int]:
     """Only the open and click counters (sending adds targeted, sent...)."""
-    return {
-        k: v for k, v in counters(campaign).items() if k[0].startswith(("opened", "clicked"))
-    }
+    return {k: v for k, v in counters(campaign).items() if k[0].startswith(("opened", "clicked"))}
