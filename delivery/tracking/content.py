@@ -39,7 +39,8 @@ from delivery.tracking.tokens import (
 )
 
 # RFC 8058 section 3.1: the body a mail client POSTs to the List-Unsubscribe URL.
-ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
+ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
+ONE_CLICK_BODY = f"{ONE_CLICK_FIELD}={ONE_CLICK_VALUE}"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from delivery.services.tracking import (
     message_open_record,
     short_link_resolve,
 )
-from delivery.tracking.content import ONE_CLICK_BODY
+from delivery.tracking.content import ONE_CLICK_FIELD, ONE_CLICK_VALUE
 from delivery.tracking.machines import client_ip
 from delivery.tracking.tokens import UNSUBSCRIBE_PREVIEW_TOKEN, Purpose, token_read
 
@@ -144,7 +144,7 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
 
 def _unsubscribe_post(request: HttpRequest, message: Message) -> str:
     action = request.POST.get("action", "")
-    one_click = request.POST.get("List-Unsubscribe") == ONE_CLICK_BODY.split("=", 1)[1]
+    one_click = request.POST.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE
     if action == "resubscribe":
         if not message.execution.is_test:
             address_resubscribe(

@@ -306,3 +306,23 @@ def test_the_client_address_comes_from_the_trusted_proxy_header_when_set(sent) -
 
     # the last address (the operator's proxy's view), not the client's claim nor the proxy
     assert [(e[5], e[3]) for e in _events(message)] == [("192.0.2.0/24", False)]
+
+
+def test_erasing_the_profile_forgets_the_tracked_links_and_their_targets(sent) -> None:
+    # given a sent message whose personalised link was clicked
+    from audiences.services.profiles import profile_delete
+
+    message, (new, _sale), _pixel = sent
+    Client(HTTP_USER_AGENT=BROWSER).get(new)
+    assert message.profile is not None
+
+    # when its profile is erased
+    profile_delete(profile=message.profile)
+
+    # then the targets are gone from the message and its events, and the link is dead
+    message.refresh_from_db()
+    assert message.links == []
+    assert list(
+        MessageEvent.objects.filter(message=message).values_list("type", "link", "url")
+    ) == [("clicked", 1, "")]
+    assert Client(HTTP_USER_AGENT=BROWSER).get(new).status_code == 404
