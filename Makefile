@@ -35,18 +35,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Translations: each locale/*/LC_MESSAGES/django.po compiled to its .mo (needs GNU gettext's
+# msgfmt; without it Clarion runs in English and says so).
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+%.mo: %.po $(STAMP)
+	@if command -v msgfmt >/dev/null 2>&1; then \
+	  $(BIN)/python manage.py compilemessages --ignore=$(VENV) --ignore=var --verbosity 0; \
+	else \
+	  echo "msgfmt not found (install gettext): pages stay in English"; \
+	fi
+
+install: $(STAMP) $(MO_FILES)
 
 # Prints the Python that would create .venv (it exists already: `$(BIN)/python --version`).
 which-python:
 	@$(FIND_PYTHON); echo "$$python (Python $$version)"
 
-run: $(STAMP)
+run: $(STAMP) $(MO_FILES)
 	$(BIN)/python manage.py run_clarion
 
 # The browser tests use a system Chromium or Chrome when there is one, else Playwright's
 # own Chromium, downloaded once (tests/browser/chromium.py).
-test: $(STAMP)
+test: $(STAMP) $(MO_FILES)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -32,6 +32,9 @@ from campaigns import limits
 from campaigns.bounded_cache import BoundedCache
 
 VARIABLE_ROOTS = ("profile", "context")
+# Variables Clarion itself fills for each message, besides the roots above: the
+# recipient's signed unsubscribe link (delivery.tracking; previews show an example).
+MESSAGE_VARIABLES = ("unsubscribe_url",)
 
 # Paths of the profile/context variables that rendered as nothing, for the render
 # in progress (None when nobody listens). A context variable, so concurrent renders
@@ -179,13 +182,19 @@ def template_check(source: str) -> TemplateProblem | None:
 
 
 def template_render(
-    template: BoundTemplate, *, profile: Mapping[str, Any], context: Mapping[str, Any]
+    template: BoundTemplate,
+    *,
+    profile: Mapping[str, Any],
+    context: Mapping[str, Any],
+    variables: Mapping[str, str] | None = None,
 ) -> RenderedText:
-    """Render with ``profile.*`` and ``context.*``; raises TemplateError."""
+    """Render with ``profile.*``, ``context.*`` and ``variables`` (MESSAGE_VARIABLES
+    only); raises TemplateError."""
     found: list[str] = []
     token = _empty_variables.set(found)
+    extra = {name: value for name, value in (variables or {}).items() if name in MESSAGE_VARIABLES}
     try:
-        text = template.render(profile=profile, context=context)
+        text = template.render(**extra, profile=profile, context=context)
     except LiquidError as error:
         raise TemplateError(_problem(error)) from None
     finally:

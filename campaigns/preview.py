@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from campaigns.liquid import template_parse, template_variables
@@ -20,6 +21,16 @@ from campaigns.models import HTML_PARTS, Campaign, Category
 from campaigns.rendering import RenderedMessage, content_render
 from campaigns.versions import version_render, version_snapshot
 from core.channels import Channel
+
+# What {{ unsubscribe_url }} shows in previews: the landing page's own example (delivery
+# serves /u/preview without a message behind it). A sent message gets its signed link.
+UNSUBSCRIBE_PREVIEW_PATH = "/u/preview"
+
+
+def preview_variables() -> dict[str, str]:
+    """The per-message variables (campaigns.liquid.MESSAGE_VARIABLES) a preview shows."""
+    return {"unsubscribe_url": settings.CLARION_PUBLIC_URL + UNSUBSCRIBE_PREVIEW_PATH}
+
 
 # Sample address per identity namespace, for the curl request.
 _SAMPLE_USER_IDS = {"email": "ana@example.com", "phone": "+14165550100"}
@@ -84,7 +95,11 @@ def campaign_preview(
     """
     if campaign.live_version is not None:
         return version_render(
-            version=campaign.live_version, locale=locale, profile=profile, context=context
+            version=campaign.live_version,
+            locale=locale,
+            profile=profile,
+            context=context,
+            variables=preview_variables(),
         )
     draft = campaign_preview_source(campaign)
     configuration = campaign.channel_configuration
@@ -96,6 +111,7 @@ def campaign_preview(
         profile=profile,
         context=context,
         app_schemes=configuration.push_app_schemes if configuration is not None else (),
+        variables=preview_variables(),
         template=lambda _locale, part, source: template_parse(source, html=part in HTML_PARTS),
     )
 

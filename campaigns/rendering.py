@@ -54,8 +54,11 @@ def content_render(
     context: Mapping[str, Any],
     app_schemes: Iterable[str],
     template: TemplateLookup,
+    variables: Mapping[str, str] | None = None,
 ) -> RenderedMessage:
     """Render every part of ``channel`` in the locale a recipient with ``locale`` gets.
+
+    ``variables``: what Clarion fills per message (``campaigns.liquid.MESSAGE_VARIABLES``).
 
     Raises InvalidInput (``no_content_for_locale``, ``template_error``,
     ``link_not_allowed``) with a pointer per failing part.
@@ -79,7 +82,10 @@ def content_render(
         source = sources.get(part, "")
         try:
             rendered = template_render(
-                template(chosen, part, source), profile=profile, context=context
+                template(chosen, part, source),
+                profile=profile,
+                context=context,
+                variables=variables,
             )
         except TemplateError as error:
             errors.append(FieldError(at, str(error.problem)))

@@ -199,8 +199,11 @@ def version_render(
     locale: str | None,
     profile: Mapping[str, Any],
     context: Mapping[str, Any],
+    variables: Mapping[str, str] | None = None,
 ) -> RenderedMessage:
     """Render ``version``'s content for a recipient, as delivery sends it and previews show it.
+
+    ``variables`` are the per-message values Clarion fills (``{{ unsubscribe_url }}``).
 
     The locale falls back ``pt-BR -> pt -> default``. Each part is rendered with the
     version's parsed template (cached per version, locale and part); HTML parts
@@ -219,6 +222,7 @@ def version_render(
         profile=profile,
         context=context,
         app_schemes=snapshot.app_schemes,
+        variables=variables,
         template=lambda content_locale, part, source: version_template(
             version_id=snapshot.version_id,
             locale=content_locale,

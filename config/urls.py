@@ -1,4 +1,5 @@
-"""URL routes: the admin, the REST API under /api/v1/, the OpenAPI schema and docs."""
+"""URL routes: the admin, the REST API under /api/v1/, the OpenAPI schema and docs,
+and the tracking and unsubscribe links of sent messages."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ urlpatterns = [
     path("api/v1/", include("delivery.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Opens, clicks and unsubscribes from sent messages (docs/tracking.md).
+    path("", include("delivery.tracking.urls")),
 ]
 
 handler404 = "core.api.problems.api_not_found"

@@ -59,3 +59,6 @@ WEBHOOK_USER_AGENT = "Clarion-Webhooks/1.0 (+https://www.standardwebhooks.com)"
 WEBHOOK_TIMESTAMP_TOLERANCE = timedelta(minutes=5)
 # How long the list of enabled endpoints is cached (every change also clears it).
 WEBHOOK_ENDPOINTS_CACHE_SECONDS = 300
+# Distinct links tracked per message; more are sent as they are. Their targets are stored
+# on the message (delivery.models.Message.links), so a runaway template cannot bloat it.
+MAX_TRACKED_LINKS = 200

@@ -120,7 +120,7 @@ def test_defaults_need_no_environment() -> None:
     assert values["DEBUG"] is False
     assert values["PORT"] == 8000
     assert values["CELERY_BROKER_URL"] == "filesystem://localhost//"
-    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert values["EMAIL_BACKEND"] == "delivery.channels.email_outbox.OutboxEmailBackend"
     database = values["DATABASES"]
     assert isinstance(database, dict)
     assert database["default"]["ENGINE"] == "django.db.backends.sqlite3"

@@ -211,8 +211,14 @@ def demo_curl_campaigns(*, base_url: str, api_key: str | None) -> str:
 
 
 def _mail_goes_to() -> str:
-    if settings.EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
-        return f"the outbox folder {getattr(settings, 'EMAIL_FILE_PATH', 'var/outbox')}"
+    if settings.EMAIL_BACKEND.endswith(".OutboxEmailBackend") or settings.EMAIL_BACKEND.endswith(
+        ".filebased.EmailBackend"
+    ):
+        folder = getattr(settings, "EMAIL_FILE_PATH", "var/outbox")
+        return (
+            f"the outbox folder {folder} (open its <message id>.html in a browser: "
+            "the open and the clicks are tracked)"
+        )
     return "the mail server of EMAIL_URL"
 
 

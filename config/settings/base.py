@@ -280,7 +280,8 @@ def _email_settings(url: str) -> dict[str, object]:
     scheme = parts.scheme.lower()
     if scheme == "file":
         return {
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            # Django's file backend, plus each message's HTML part as <message id>.html.
+            "EMAIL_BACKEND": "delivery.channels.email_outbox.OutboxEmailBackend",
             "EMAIL_FILE_PATH": unquote(parts.path) or str(DATA_DIR / "outbox"),
         }
     if scheme == "console":
@@ -389,6 +390,14 @@ if CLARION_PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
         f"CLARION_PHONE_DEFAULT_REGION={CLARION_PHONE_DEFAULT_REGION!r} is not a region code "
         "such as US, GB or FR."
     )
+
+# --- Tracking (delivery/tracking/, docs/tracking.md) ---------------------------------
+# A click this soon after the message was sent is a link scanner's, not a person's.
+CLARION_MACHINE_CLICK_SECONDS = env_int("CLARION_MACHINE_CLICK_SECONDS", 2, minimum=0, maximum=60)
+# The client address of opens and clicks is REMOTE_ADDR, unless a proxy you run sets this
+# header (e.g. X-Forwarded-For; its last address is taken). Never set it without such a
+# proxy: clients could then claim any address.
+CLARION_CLIENT_IP_HEADER = env_str("CLARION_CLIENT_IP_HEADER", "")
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOGGING = {

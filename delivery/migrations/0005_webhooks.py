@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('audiences', '0005_profile_import_outcome_heartbeat'),
         ('campaigns', '0006_channelconfiguration_push_app_schemes'),
-        ('delivery', '0003_events_reports'),
+        ('delivery', '0004_tracking'),
     ]
 
     operations = [

@@ -16,6 +16,7 @@ from delivery.models.messages import (
     RecipientType,
 )
 from delivery.models.reports import ReportCounter
+from delivery.models.tracking import ShortLink
 from delivery.models.webhooks import (
     WEBHOOK_TEST_EVENT,
     WebhookAttempt,
@@ -42,6 +43,7 @@ __all__ = [
     "MessageStatus",
     "RecipientType",
     "ReportCounter",
+    "ShortLink",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -206,6 +206,12 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
     accepted_at = models.DateTimeField(_("accepted"), auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Tracking (delivery.tracking): the targets of the links rewritten when it was sent,
+    # in link order (link n is links[n - 1]); a click's redirect reads its target here,
+    # so a token can only ever lead to a URL the message held. ``clicked_at`` is the
+    # first human click on any link, set by a conditional UPDATE so it is counted once.
+    links = models.JSONField(_("tracked links"), default=list, blank=True)
+    clicked_at = models.DateTimeField(_("first click"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

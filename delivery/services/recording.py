@@ -5,7 +5,8 @@ batch), which costs more Python than sending the messages. Outcomes are mostly
 alike (a chunk's messages were sent together, in a few locales, with the same
 warnings), so messages with the same new values are written by one ``UPDATE``
 each, and the one value that differs per message, the provider's message id,
-by one ``UPDATE`` with a plain ``CASE id WHEN ...``.
+by one ``UPDATE`` with a plain ``CASE id WHEN ...``; so are the targets of the
+links tracked in each sent message (delivery.tracking), often personalised.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import CharField
+from django.db.models import CharField, Field, JSONField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -50,17 +51,29 @@ _HAPPENED: dict[str, str] = {
 }
 
 
-def _provider_ids(ids: Mapping[UUID, str]) -> RawSQL:
-    """``CASE id WHEN <message id> THEN <provider id> ... END`` (portable SQL)."""
+def _per_message(values: Mapping[UUID, Any], field: Field[Any, Any]) -> RawSQL:
+    """``CASE id WHEN <message id> THEN <value> ... END`` (portable SQL), typed as ``field``."""
     pk = Message._meta.pk
     assert pk is not None and pk.column is not None
-    whens = " ".join("WHEN %s THEN %s" for _ in ids)
+    whens = " ".join("WHEN %s THEN %s" for _ in values)
     params: list[Any] = []
-    for message_id, provider_id in ids.items():
-        params += [pk.get_db_prep_value(message_id, connection), provider_id]
+    for message_id, value in values.items():
+        params += [pk.get_db_prep_value(message_id, connection), value]
     column = connection.ops.quote_name(pk.column)
     # Every value is a parameter; the column name comes from the model, quoted.
-    return RawSQL(f"CASE {column} {whens} END", params, output_field=CharField())  # noqa: S611
+    return RawSQL(f"CASE {column} {whens} END", params, output_field=field)  # noqa: S611
+
+
+def _provider_ids(ids: Mapping[UUID, str]) -> RawSQL:
+    return _per_message(ids, CharField())
+
+
+def _links(links: Mapping[UUID, list[str]]) -> RawSQL:
+    """Each sent message's tracked link targets (JSON), one statement for the chunk."""
+    field = Message._meta.get_field("links")
+    assert isinstance(field, JSONField)
+    prepared = {pk: field.get_db_prep_value(value, connection) for pk, value in links.items()}
+    return _per_message(prepared, field)
 
 
 def messages_record(
@@ -77,6 +90,8 @@ def messages_record(
     now = timezone.now()
     groups: dict[str, tuple[dict[str, Any], list[UUID]]] = {}
     provider_ids: dict[UUID, str] = {}
+    # Tracked links differ per message when personalised: not part of the groups above.
+    links: dict[UUID, list[str]] = {}
     for message in messages:
         values = {name: getattr(message, name) for name in _OUTCOME_FIELDS}
         if message.status != MessageStatus.QUEUED:
@@ -87,6 +102,8 @@ def messages_record(
         groups.setdefault(key, (values, []))[1].append(message.pk)
         if message.provider_message_id:
             provider_ids[message.pk] = message.provider_message_id
+        if message.links and message.status == MessageStatus.SENT:
+            links[message.pk] = message.links
     held = Message.objects.filter(claim_token=token)
     written = 0
     with transaction.atomic():
@@ -101,6 +118,8 @@ def messages_record(
             held.filter(pk__in=list(provider_ids)).update(
                 provider_message_id=_provider_ids(provider_ids)
             )
+        if links:
+            held.filter(pk__in=list(links)).update(links=_links(links))
         for values, ids in groups.values():
             written += held.filter(pk__in=ids).update(
                 **values, claim_token=None, claimed_at=None, updated_at=now

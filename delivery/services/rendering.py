@@ -13,6 +13,7 @@ from audiences.services.profiles import deep_merge
 from campaigns.rendering import RenderedMessage
 from campaigns.versions import VersionSnapshot, version_render, version_snapshot_by_id
 from delivery.models import Message
+from delivery.tracking.content import message_unsubscribe_url
 
 
 def message_locale(
@@ -42,7 +43,8 @@ def message_render(message: Message, snapshot: VersionSnapshot | None = None) ->
 
     ``profile`` is the stored attributes deep-merged with the call's ``profile``;
     ``context`` is the call-level context deep-merged with the recipient's (the
-    recipient's wins). Raises InvalidInput when the content does not render.
+    recipient's wins). ``{{ unsubscribe_url }}`` is the message's signed unsubscribe
+    link. Raises InvalidInput when the content does not render.
     """
     snapshot = snapshot or version_snapshot_by_id(message.version_id)
     stored: Mapping[str, Any] = message.profile.attributes if message.profile is not None else {}
@@ -53,4 +55,7 @@ def message_render(message: Message, snapshot: VersionSnapshot | None = None) ->
         locale=message_locale(snapshot, message, profile),
         profile=profile,
         context=context,
+        variables={
+            "unsubscribe_url": message_unsubscribe_url(message.pk, snapshot.channel_settings)
+        },
     )

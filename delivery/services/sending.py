@@ -3,7 +3,9 @@
 ``message_send_batch`` is what a send task runs. It claims its messages with one
 conditional update (``queued`` to ``sending`` with a fresh claim token), so a task
 delivered twice sends once; renders each from the version live at acceptance
-(``delivery.services.rendering``); hands them to the channel's transport, chunk
+(``delivery.services.rendering``) and applies tracking to what it rendered
+(``delivery.tracking.content``: rewritten links, open pixel, unsubscribe
+headers); hands them to the channel's transport, chunk
 by chunk at the campaign's throttle; and records every outcome in bulk as soon
 as it is known: ``sent``, ``failed`` with its reason, ``excluded`` with its
 reason, or back to ``queued`` with the time of the next attempt. Recording each
@@ -36,11 +38,13 @@ from core.errors import ClarionError
 from delivery.channels.base import Outgoing, SendResult, Transport, TransportError
 from delivery.channels.registry import transport_for
 from delivery.enqueue import delivery_task
-from delivery.models import Execution, Message, MessageAttempt, MessageStatus
+from delivery.models import Execution, Message, MessageAttempt, MessageStatus, ShortLink
 from delivery.services.exclusions import Reason, messages_excluded
 from delivery.services.executions import executions_refresh
 from delivery.services.recording import messages_record
 from delivery.services.rendering import message_render
+from delivery.services.tracking import short_links_store
+from delivery.tracking.content import content_track
 
 __all__ = ["BatchOutcome", "Reason", "message_render", "message_send_batch", "retry_delay"]
 
@@ -265,6 +269,7 @@ def _prepare(
     ready: dict[UUID, list[tuple[Message, Outgoing]]] = defaultdict(list)
     ended: list[Message] = []
     attempts: list[MessageAttempt] = []
+    short_links: list[ShortLink] = []
     for message in messages:
         if message.version_id in broken:
             detail = broken[message.version_id]
@@ -281,6 +286,7 @@ def _prepare(
         snapshot = snapshots[message.version_id]
         try:
             rendered = message_render(message, snapshot)
+            tracked = content_track(message_id=message.pk, snapshot=snapshot, parts=rendered.parts)
         except ClarionError as error:
             detail = error.message
         except Exception as error:  # a bug must not strand the batch in ``sending``
@@ -292,19 +298,25 @@ def _prepare(
                 {"field": e.field, "variable": e.variable, "code": "empty_variable"}
                 for e in rendered.empty_variables
             ]
+            message.links = tracked.links
+            short_links += [
+                ShortLink(code=c, message=message, link=n) for c, n in tracked.short_links
+            ]
             outgoing = Outgoing(
                 message_id=message.pk,
                 channel=message.channel,
                 address=message.address,
-                parts=rendered.parts,
+                parts=tracked.parts,
                 channel_settings=snapshot.channel_settings,
                 push_info=message.push_info,
+                headers=tracked.headers,
             )
             ready[message.version_id].append((message, outgoing))
             continue
         _finish(message, MessageStatus.FAILED, Reason.RENDER_FAILED, detail, outcome)
         ended.append(message)
         attempts.append(_failed_attempt(message, Reason.RENDER_FAILED, detail))
+    short_links_store(short_links, ready.values())
     return ready, ended, attempts
 
 

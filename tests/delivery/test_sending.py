@@ -152,9 +152,9 @@ def test_a_batch_costs_the_same_queries_for_1_and_for_50_messages(
     # then the cost does not grow with the batch
     assert len(small.captured_queries) == len(large.captured_queries)
     # claim, read back, the execution's context, in_progress, suppressions; in one
-    # savepoint the messages still held (locked), the provider ids, the outcomes, the
-    # attempts and the report counters; the execution finished
-    assert len(large.captured_queries) == 15
+    # savepoint the messages still held (locked), the provider ids, the tracked links, the
+    # outcomes, the attempts and the report counters; the execution finished
+    assert len(large.captured_queries) == 16
     assert Message.objects.filter(status="sent").count() == 51
 
 
@@ -291,13 +291,14 @@ def test_profile_and_context_are_deep_merged_and_the_recipient_wins(
         },
     )
     campaign = live_campaign(
+        track_opens=False,  # the parts exactly as rendered (tests/delivery/test_tracking_*)
         content={
             "en": {
                 "subject": "{{ profile.person.name.firstName }} {{ profile.person.name.lastName }}",
                 "html": "<p>{{ profile.tier }}</p>",
                 "text": "{{ context.product.name }}/{{ context.product.color }}/{{ context.shop }}",
             }
-        }
+        },
     )
     [message] = accept_unitary(
         campaign,
