@@ -30,15 +30,21 @@ from delivery.tracking.tokens import short_code_new
 
 logger = logging.getLogger(__name__)
 
-# What a message's tracking needs, read with one query by the open and click views.
+# What a message's tracking needs, read with one query by the open and click views:
+# its report rollup's keys, its links, and what an outbound webhook event carries
+# (delivery.webhooks.queue.webhook_payload), so no deferred field costs a query.
 TRACKING_FIELDS = (
     "id",
+    "execution_id",
     "campaign_id",
     "version_id",
     "locale",
     "channel",
     "sent_at",
     "links",
+    "user_id",
+    "namespace",
+    "attempts",
     "execution__is_test",
 )
 _USER_AGENT_LENGTH = 512  # MessageEvent.user_agent

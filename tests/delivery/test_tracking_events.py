@@ -20,6 +20,7 @@ from tests.delivery.tracking_helpers import (
     paths,
     send_email,
 )
+from tests.delivery.webhook_helpers import endpoint_for
 
 pytestmark = pytest.mark.django_db
 
@@ -326,3 +327,33 @@ def test_erasing_the_profile_forgets_the_tracked_links_and_their_targets(sent) -
         MessageEvent.objects.filter(message=message).values_list("type", "link", "url")
     ) == [("clicked", 1, "")]
     assert Client(HTTP_USER_AGENT=BROWSER).get(new).status_code == 404
+
+
+def test_a_click_with_a_webhook_endpoint_reads_no_deferred_field(sent) -> None:
+    # given a sent message clicked before, and an endpoint for clicks (its list cached)
+    _message, (new, _sale), _pixel = sent
+    client = Client(HTTP_USER_AGENT=BROWSER)
+    client.get(new)
+    endpoint_for("https://hooks.example.com/clarion", types=["clicked"])
+    client.get(new)
+
+    # when it is clicked again
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(new)
+
+    # then the webhook event needs only the execution's request id and the delivery
+    # insert: every message field the payload carries came with the first SELECT
+    assert response.status_code == 302
+    statements = [
+        " ".join(q["sql"].split()[:3])
+        for q in queries.captured_queries
+        if "SAVEPOINT" not in q["sql"]
+    ]
+    assert statements == [
+        'SELECT "delivery_message"."id", "delivery_message"."execution_id",',
+        'INSERT INTO "delivery_messageevent"',
+        'INSERT INTO "delivery_messageevent"',
+        'INSERT INTO "delivery_reportcounter"',
+        'SELECT "delivery_execution"."id" AS',
+        'INSERT INTO "delivery_webhookdelivery"',
+    ]
