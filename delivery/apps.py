@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -21,3 +23,13 @@ class DeliveryConfig(AppConfig):
 
         # Erasing a profile blanks the personal data its messages copied (audiences.erasure).
         erasure_hook_register(messages_forget_profile)
+
+        # PostgreSQL: the coming weeks' message partitions exist from the first start
+        # (`make run` migrates); beat keeps them coming (delivery.retention.maintenance).
+        post_migrate.connect(_partitions_ensure, sender=self)
+
+
+def _partitions_ensure(*, using: str, plan: Any = None, **_kwargs: Any) -> None:
+    from delivery.retention.maintenance import message_partitions_ensure
+
+    message_partitions_ensure(using=using)

@@ -23,3 +23,13 @@ SEND_BATCH_SIZE = 50
 SWEEP_MAX_MESSAGES = 20_000
 # An audience fan-out that has not reported progress for this long lost its worker.
 FANOUT_STALL = timedelta(minutes=5)
+
+# Retention (delivery.retention). Messages deleted per transaction by the purge: short
+# transactions, and a SQLite writer is not held for long.
+PURGE_BATCH_SIZE = 5_000
+# Weekly partitions are made this many weeks ahead (PostgreSQL): a maintenance run
+# missed for weeks still finds the current week's partition in place.
+PARTITION_WEEKS_AHEAD = 4
+# A partition whose lock is not granted within this time is left for the next purge,
+# rather than holding up sending while waiting.
+PURGE_LOCK_TIMEOUT_MS = 5_000
