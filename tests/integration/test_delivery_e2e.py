@@ -83,7 +83,16 @@ def test_a_unitary_call_delivers_the_personalised_email_over_smtp(
 
     assert wait_for(succeeded, ARRIVAL_SECONDS, 0.2), running.outputs()
     read = api.execution(accepted["executionId"]).json()
-    assert read["counts"] == {"queued": 0, "sending": 0, "sent": 1, "failed": 0, "excluded": 0}
+    assert read["counts"] == {
+        "queued": 0,
+        "sending": 0,
+        "sent": 1,
+        "failed": 0,
+        "excluded": 0,
+        "delivered": 0,
+        "bounced": 0,
+        "complained": 0,
+    }
     assert read["recipients"] == [
         {
             "userId": "ana@example.com",
