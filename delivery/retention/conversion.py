@@ -157,20 +157,22 @@ def _rebuild(
             partition_week_create(connection, cursor, monday, tables=[spec])
     copy = f"INSERT INTO {table} OVERRIDING SYSTEM VALUE SELECT * FROM {old_q}"  # noqa: S608 (names)
     cursor.execute(copy)
+    # Where each sequence stood (above the highest id left when rows were deleted), and
+    # its name: the new table's sequence takes both once the old one is dropped.
     positions = {}
     for column, sequence in old_sequences.items():
-        cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608 (catalog)
+        cursor.execute(
+            f"SELECT last_value, is_called, (SELECT relname FROM pg_class "  # noqa: S608 (catalog)
+            f"WHERE oid = to_regclass(%s)) FROM {sequence}",
+            [sequence],
+        )
         positions[column] = cursor.fetchone()
     cursor.execute(f"DROP TABLE {old_q}")
     for column, sequence in _sequences(cursor, spec.table).items():
         if column in positions:
-            last_value, is_called = positions[column]
+            last_value, is_called, name = positions[column]
             cursor.execute("SELECT setval(%s, %s, %s)", [sequence, last_value, is_called])
-            # The old name, now free: what Django and people expect to find.
-            cursor.execute(
-                f"ALTER SEQUENCE {sequence} RENAME TO "
-                f"{_q(connection, old_sequences[column].split('.')[-1].strip(chr(34)))}"
-            )
+            cursor.execute(f"ALTER SEQUENCE {sequence} RENAME TO {_q(connection, name)}")
     for definition in definitions:
         if definition.kind == "i":
             # A partitioned table's indexes read "ON ONLY t": the plain table takes "ON t".

@@ -79,7 +79,8 @@ def messages_purge(
         for dropped in dropped_ranges:  # counted with their partitions already
             purgeable = purgeable.exclude(dropped)
         report.messages_deleted = purgeable.count()
-        report.executions_deleted = _executions_purgeable(older_than, using).count()
+        # Those left without messages once the purgeable ones are gone.
+        report.executions_deleted = _executions_purgeable(older_than, using, dry_run=True).count()
         for entry in retained_by_time():
             stale = entry.model._default_manager.using(using)
             report.registered_deleted[entry.model._meta.label] = stale.filter(
@@ -182,8 +183,12 @@ def _messages_delete(
             deleted += _delete(purgeable.filter(id__in=ids))
 
 
-def _executions_purgeable(older_than: datetime, using: str) -> QuerySet[Execution]:
+def _executions_purgeable(
+    older_than: datetime, using: str, *, dry_run: bool = False
+) -> QuerySet[Execution]:
     has_messages = Message.objects.using(using).filter(execution=OuterRef("pk"))
+    if dry_run:
+        has_messages = has_messages.exclude(status__in=MESSAGE_FINAL, accepted_at__lt=older_than)
     return (
         Execution.objects.using(using)
         .filter(created_at__lt=older_than, status__in=EXECUTION_FINAL)

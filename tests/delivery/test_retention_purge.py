@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from config.celery import app
+from delivery import tasks
 from delivery.models import (
     Execution,
     IdempotencyRecord,
@@ -97,16 +103,19 @@ def test_report_counts_stay_after_the_purge(live_campaign) -> None:
 
 
 def test_a_dry_run_deletes_nothing(live_campaign) -> None:
-    execution = execution_at(live_campaign(), OLD)
+    campaign = live_campaign()
+    execution = execution_at(campaign, OLD)
     message_at(execution, OLD)
     message_at(execution, OLD, status="queued")
+    message_at(execution_at(campaign, OLD), OLD)  # its execution would go with it
 
     report = messages_purge(older_than=CUTOFF, dry_run=True)
 
-    assert report.messages_purged == 1
-    assert report.executions_deleted == 0  # it still has its queued message
-    assert (Message.objects.count(), MessageAttempt.objects.count()) == (2, 2)
-    assert MessageEvent.objects.count() == 2
+    assert report.messages_purged == 2
+    assert report.executions_deleted == 1  # the other still has its queued message
+    assert (Message.objects.count(), MessageAttempt.objects.count()) == (3, 3)
+    assert (MessageEvent.objects.count(), Execution.objects.count()) == (3, 2)
+    assert messages_purge(older_than=CUTOFF).executions_deleted == 1
 
 
 @pytest.fixture
@@ -156,3 +165,52 @@ def test_registering_needs_one_existing_field() -> None:
         retention_register(MessageEvent, message_field="message_id", time_field="at")
     with pytest.raises(Exception, match="no field named 'nope'"):
         retention_register(MessageEvent, time_field="nope")
+
+
+def test_the_purge_and_the_partition_maintenance_are_nightly_beat_tasks(live_campaign) -> None:
+    purge = settings.CELERY_BEAT_SCHEDULE["messages-purge"]
+    ensure = settings.CELERY_BEAT_SCHEDULE["message-partitions-ensure"]
+    execution = execution_at(live_campaign(), timezone.now() - timedelta(days=91))
+    message_at(execution, execution.created_at)
+
+    assert (purge["task"], str(purge["schedule"])) == (
+        "delivery.tasks.messages_purge_task",
+        "<crontab: 41 3 * * * (m/h/dM/MY/d)>",
+    )
+    assert (ensure["task"], str(ensure["schedule"])) == (
+        "delivery.tasks.message_partitions_ensure_task",
+        "<crontab: 11 3 * * * (m/h/dM/MY/d)>",
+    )
+    assert {purge["task"], ensure["task"]} <= set(app.tasks)
+    assert settings.CLARION_MESSAGE_RETENTION_DAYS == 90
+    assert tasks.messages_purge_task() == 1  # older than 90 days: purged
+    assert Message.objects.count() == 0
+    # Partitions for this week and the next four exist since migrate (none on SQLite).
+    assert tasks.message_partitions_ensure_task() == []
+
+
+def test_the_command_reports_a_dry_run_then_purges(live_campaign) -> None:
+    old = timezone.now() - timedelta(days=40)
+    execution = execution_at(live_campaign(), old)
+    for _ in range(2):
+        message_at(execution, old)
+    out = StringIO()
+
+    call_command("purge_messages", "--dry-run", "--days", "30", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Would purge messages accepted before ")
+    assert lines[0].endswith(" UTC (30 days):")
+    assert lines[1:] == [
+        "  partitions dropped: 0 (0 messages)",
+        "  partitions kept (not all final): 0",
+        "  messages deleted in batches: 2",
+        "  executions deleted: 1",
+    ]
+    assert (Message.objects.count(), Execution.objects.count()) == (2, 1)
+
+    call_command("purge_messages", "--days", "30", stdout=out)
+
+    assert (Message.objects.count(), Execution.objects.count()) == (0, 0)
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("purge_messages", "--days", "0")

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from delivery.models import Message, MessageAttempt, MessageEvent, ReportCounter
+from delivery.models import Execution, Message, MessageAttempt, MessageEvent, ReportCounter
 from delivery.retention.maintenance import message_partitions_ensure
 from delivery.retention.partitions import partition_week_drop, partitions_list, week_start
 from delivery.retention.purge import messages_purge
@@ -137,12 +137,12 @@ def test_the_command_s_dry_run_reports_without_deleting(live_campaign) -> None:
         f"    delivery_message_{_week(old)}",
         "  partitions kept (not all final): 0",
         "  messages deleted in batches: 0",
-        "  executions deleted: 0",
+        "  executions deleted: 1",
     ]
     assert (Message.objects.count(), MessageAttempt.objects.count()) == (3, 3)
     assert f"delivery_message_{_week(old)}" in partition_names("delivery_message")
 
     call_command("purge_messages", stdout=out)
 
-    assert Message.objects.count() == 0
+    assert (Message.objects.count(), Execution.objects.count()) == (0, 0)
     assert f"delivery_message_{_week(old)}" not in partition_names("delivery_message")

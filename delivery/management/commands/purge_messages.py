@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from delivery.retention.purge import messages_purge
@@ -30,10 +30,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = options["days"] or settings.CLARION_MESSAGE_RETENTION_DAYS
+        days = options["days"]
+        if days is None:
+            days = settings.CLARION_MESSAGE_RETENTION_DAYS
         if days < 1:
-            self.stderr.write("--days must be at least 1.")
-            raise SystemExit(2)
+            raise CommandError("--days must be at least 1.")
         older_than = timezone.now() - timedelta(days=days)
         dry_run = bool(options["dry_run"])
         report = messages_purge(older_than=older_than, dry_run=dry_run)
