@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from delivery.models import Execution, Message, MessageAttempt, MessageEvent, ReportCounter
@@ -146,3 +146,27 @@ def test_the_command_s_dry_run_reports_without_deleting(live_campaign) -> None:
 
     assert (Message.objects.count(), Execution.objects.count()) == (0, 0)
     assert f"delivery_message_{_week(old)}" not in partition_names("delivery_message")
+
+
+def test_a_week_in_use_is_not_waited_for_its_messages_go_in_batches(
+    live_campaign, monkeypatch
+) -> None:
+    message_partitions_ensure(now=WEEK_A, weeks_ahead=0)
+    execution = execution_at(live_campaign(), WEEK_A)
+    messages = [message_at(execution, WEEK_A) for _ in range(2)]
+    monkeypatch.setattr("delivery.retention.purge.PURGE_LOCK_TIMEOUT_MS", 200)
+    reader = connections.create_connection(DEFAULT_DB_ALIAS)  # someone reading that week
+    try:
+        reader.set_autocommit(False)
+        with reader.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM delivery_message_{_week(WEEK_A)}")  # noqa: S608
+
+        report = messages_purge(older_than=CUTOFF)
+    finally:
+        reader.rollback()
+        reader.close()
+
+    assert (report.partitions_dropped, report.partitions_kept) == ([], [])
+    assert report.messages_deleted == len(messages)
+    assert (Message.objects.count(), MessageAttempt.objects.count()) == (0, 0)
+    assert f"delivery_message_{_week(WEEK_A)}" in partition_names("delivery_message")
