@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,3 +30,12 @@ class DeliveryConfig(AppConfig):
         # Email providers' feedback (delivered, bounced...) arrives through anymail's
         # tracking webhooks as this signal (delivery/inbound/).
         tracking.connect(anymail_tracking_received, dispatch_uid="clarion-anymail-tracking")
+        # PostgreSQL: the coming weeks' message partitions exist from the first start
+        # (`make run` migrates); beat keeps them coming (delivery.retention.maintenance).
+        post_migrate.connect(_partitions_ensure, sender=self)
+
+
+def _partitions_ensure(*, using: str, plan: Any = None, **_kwargs: Any) -> None:
+    from delivery.retention.maintenance import message_partitions_ensure
+
+    message_partitions_ensure(using=using)

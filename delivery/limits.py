@@ -62,3 +62,12 @@ WEBHOOK_ENDPOINTS_CACHE_SECONDS = 300
 # Distinct links tracked per message; more are sent as they are. Their targets are stored
 # on the message (delivery.models.Message.links), so a runaway template cannot bloat it.
 MAX_TRACKED_LINKS = 200
+# Retention (delivery.retention). Messages deleted per transaction by the purge: short
+# transactions, and a SQLite writer is not held for long.
+PURGE_BATCH_SIZE = 5_000
+# Weekly partitions are made this many weeks ahead (PostgreSQL): a maintenance run
+# missed for weeks still finds the current week's partition in place.
+PARTITION_WEEKS_AHEAD = 4
+# A partition whose lock is not granted within this time is left for the next purge,
+# rather than holding up sending while waiting.
+PURGE_LOCK_TIMEOUT_MS = 5_000

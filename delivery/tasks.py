@@ -14,6 +14,8 @@ from celery import shared_task
 from celery.signals import worker_process_shutdown
 
 from delivery.channels.registry import transports_close
+from delivery.retention.maintenance import message_partitions_ensure
+from delivery.retention.purge import messages_purge_due
 from delivery.services.audience import execution_fanout
 from delivery.services.idempotency import idempotency_prune
 from delivery.services.sending import message_send_batch
@@ -50,6 +52,16 @@ def webhook_deliveries_send_task(delivery_ids: list[str], token: str) -> dict[st
 @shared_task(ignore_result=True)
 def webhook_deliveries_due_task() -> int:
     return webhook_deliveries_due()
+
+
+@shared_task(ignore_result=True)
+def messages_purge_task() -> int:
+    return messages_purge_due().messages_purged
+
+
+@shared_task(ignore_result=True)
+def message_partitions_ensure_task() -> list[str]:
+    return message_partitions_ensure()
 
 
 @worker_process_shutdown.connect

@@ -205,6 +205,22 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": 10.0,
     },
 }
+# Retention (delivery/retention/): final messages, with their attempts and events, are
+# purged once older than this; report counts stay. The minimum leaves time for late
+# provider feedback (bounces and complaints come days later) and for investigations.
+CLARION_MESSAGE_RETENTION_DAYS = env_int("CLARION_MESSAGE_RETENTION_DAYS", 90, minimum=7)
+CELERY_BEAT_SCHEDULE |= {
+    # Daily, at a quiet hour; a run finds its work whether or not the last one ran.
+    "messages-purge": {
+        "task": "delivery.tasks.messages_purge_task",
+        "schedule": crontab(hour="3", minute="41"),
+    },
+    # PostgreSQL: the coming weeks' partitions (weeks ahead: a missed run is harmless).
+    "message-partitions-ensure": {
+        "task": "delivery.tasks.message_partitions_ensure_task",
+        "schedule": crontab(hour="3", minute="11"),
+    },
+}
 
 # --- Sending ----------------------------------------------------------------------
 # Attempts per message for transient errors (timeouts, 4xx SMTP replies, 429, 5xx), with

@@ -61,7 +61,9 @@ def test_delivered_then_complained_moves_the_status_forward_and_suppresses(messa
     message.refresh_from_db()
     assert (message.status, message.feedback_at is not None) == ("complained", True)
     events = list(
-        MessageEvent.objects.values_list("type", "provider", "provider_event_id", "first")
+        MessageEvent.objects.order_by("pk").values_list(
+            "type", "provider", "provider_event_id", "first"
+        )
     )
     assert events == [
         ("delivered", "sendgrid", "evt-delivered", True),
@@ -139,7 +141,9 @@ def test_opens_and_clicks_count_like_clarions_own_with_the_machine_flag(message)
     _signal(_event(message, "opened", event_id="o2", user_agent="Mozilla/5.0"))
     _signal(_event(message, "clicked", event_id="c1", click_url="https://shop.example/a"))
 
-    opened = list(MessageEvent.objects.filter(type="opened").values_list("machine", "first"))
+    opened = list(
+        MessageEvent.objects.filter(type="opened").order_by("pk").values_list("machine", "first")
+    )
     assert opened == [(True, True), (False, True)]
     click = MessageEvent.objects.get(type="clicked")
     assert (click.url, click.machine) == ("https://shop.example/a", False)
