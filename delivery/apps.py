@@ -18,6 +18,8 @@ class DeliveryConfig(AppConfig):
 
         from audiences.erasure import erasure_hook_register
         from delivery.inbound.receivers import anymail_tracking_received
+        from delivery.models import ShortLink, WebhookDelivery
+        from delivery.retention.registry import retention_register
         from delivery.services.erasure import messages_forget_profile
 
         # Registers the tasks with Celery in every process: the web process publishes them
@@ -30,6 +32,10 @@ class DeliveryConfig(AppConfig):
         # Email providers' feedback (delivered, bounced...) arrives through anymail's
         # tracking webhooks as this signal (delivery/inbound/).
         tracking.connect(anymail_tracking_received, dispatch_uid="clarion-anymail-tracking")
+        # Rows about messages that a dropped partition would leave behind: SMS short
+        # links go with their message; webhook deliveries (and their attempts) by age.
+        retention_register(ShortLink, message_field="message_id")
+        retention_register(WebhookDelivery, time_field="created_at")
         # PostgreSQL: the coming weeks' message partitions exist from the first start
         # (`make run` migrates); beat keeps them coming (delivery.retention.maintenance).
         post_migrate.connect(_partitions_ensure, sender=self)

@@ -20,6 +20,10 @@ from delivery.models import (
     MessageAttempt,
     MessageEvent,
     ReportCounter,
+    ShortLink,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from delivery.retention.purge import messages_purge
 from delivery.retention.registry import retention_register, retention_unregister
@@ -153,6 +157,9 @@ def test_registered_tables_are_purged_with_their_messages_or_by_their_own_time(
     assert report.registered_deleted == {
         "delivery.MessageEvent": 1,
         "delivery.IdempotencyRecord": 1,
+        # the tables delivery registers itself
+        "delivery.ShortLink": 0,
+        "delivery.WebhookDelivery": 0,
     }
     assert list(MessageEvent.objects.values_list("message_id", flat=True)) == [kept.pk]
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh"]
@@ -206,6 +213,7 @@ def test_the_command_reports_a_dry_run_then_purges(live_campaign) -> None:
         "  partitions kept (not all final): 0",
         "  messages deleted in batches: 2",
         "  executions deleted: 1",
+        "  delivery.WebhookDelivery: 0",  # registered by delivery itself, like ShortLink
     ]
     assert (Message.objects.count(), Execution.objects.count()) == (2, 1)
 
@@ -214,3 +222,35 @@ def test_the_command_reports_a_dry_run_then_purges(live_campaign) -> None:
     assert (Message.objects.count(), Execution.objects.count()) == (0, 0)
     with pytest.raises(CommandError, match="at least 1"):
         call_command("purge_messages", "--days", "0")
+
+
+def test_short_links_go_with_their_message_and_webhook_deliveries_by_their_age(
+    live_campaign,
+) -> None:
+    # given an old sent SMS's short link, an old webhook delivery with its attempt and
+    # a recent one (the tables delivery registers in its app's ready())
+    execution = execution_at(live_campaign(), OLD)
+    gone = message_at(execution, OLD)
+    ShortLink.objects.create(code="abcdefghi", message=gone, link=1)
+    endpoint = WebhookEndpoint.objects.create(
+        name="receiver", url="https://hooks.example.com/x", event_types=["sent"]
+    )
+    old, recent = (
+        WebhookDelivery.objects.create(
+            endpoint=endpoint, event_type="sent", message_id=gone.pk, payload={}
+        )
+        for _ in range(2)
+    )
+    WebhookDelivery.objects.filter(pk=old.pk).update(created_at=OLD)
+    WebhookAttempt.objects.create(delivery=old, endpoint=endpoint, number=1, at=OLD)
+
+    # when the purge runs
+    report = messages_purge(older_than=CUTOFF)
+
+    # then the short link went with its message, the old delivery with its attempt
+    assert report.registered_deleted["delivery.ShortLink"] == 1
+    assert report.registered_deleted["delivery.WebhookDelivery"] == 1
+    assert not ShortLink.objects.exists()
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not WebhookAttempt.objects.exists()
+    assert not Message.objects.filter(pk=gone.pk).exists()
