@@ -15,6 +15,7 @@ groups in the window, not on the number of messages. Windows are whole hours
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +57,17 @@ def hour_ceil(at: datetime) -> datetime:
     return floor if floor == at.astimezone(UTC) else floor + HOUR
 
 
+def _or_open(round_: Callable[[datetime], datetime], at: datetime | None) -> datetime | None:
+    """``at`` rounded to its hour; None (no bound) at the ends of the calendar (year 1
+    or 9999), where rounding overflows and every stored hour is inside anyway."""
+    if at is None:
+        return None
+    try:
+        return round_(at)
+    except OverflowError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ReportWindow:
     """The hours a report covers: ``start`` included, ``end`` excluded; None is open."""
@@ -78,8 +90,8 @@ class ReportWindow:
         """Whole hours around ``start`` and ``end``; the caller checks start < end."""
         return cls(
             WindowName.RANGE,
-            start=hour_floor(start) if start is not None else None,
-            end=hour_ceil(end) if end is not None else None,
+            start=_or_open(hour_floor, start),
+            end=_or_open(hour_ceil, end),
         )
 
     def slug(self) -> str:
