@@ -86,6 +86,7 @@ def test_a_range_counts_whole_hours(live_campaign, api_client) -> None:
     # given rollups at 10:00, 11:00 and 12:00
     campaign = two_locale_campaign(live_campaign)
     version_id = campaign.live_version_id
+    assert version_id is not None
     for hour in (10, 11, 12):
         ReportCounter.objects.create(
             campaign=campaign,
@@ -171,6 +172,7 @@ def test_a_campaign_whose_label_the_key_lacks_is_404(live_campaign, api_client) 
     vip = AccessLabelFactory.create(name="vip")
     campaign = two_locale_campaign(live_campaign)
     campaign.access_labels.set([vip])
+    assert campaign.live_version is not None
     campaign.live_version.access_labels.set([vip])
 
     outsider = api_client("campaigns:read").get(_url(campaign))
@@ -198,6 +200,7 @@ def test_a_report_costs_a_fixed_number_of_queries(
     client = api_client("campaigns:read")
     client.get("/api/v1/channel-configurations")  # the key is cached from here on
     version_id = campaign.live_version_id
+    assert version_id is not None
     ReportCounter.objects.bulk_create(
         ReportCounter(
             campaign=campaign,
