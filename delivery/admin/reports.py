@@ -45,6 +45,7 @@ class ReportWindowForm(forms.Form):
             (WindowName.RANGE, gettext_lazy("Days")),
         ],
         required=False,
+        widget=forms.RadioSelect,
     )
     start = forms.DateField(
         label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
