@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from pytest_django.live_server_helper import LiveServer
 
 from campaigns.services.lifecycle import campaign_activate
@@ -29,11 +29,13 @@ def test_the_report_page_draws_its_charts_and_fits_a_phone(
     # given a campaign with two days of hourly rollups
     User.objects.create_superuser("rita", "rita@example.com", "report-pass-1")
     campaign = campaign_activate(campaign=CampaignFactory.create(name="Spring sale"), actor=Actor())
+    version_id = campaign.live_version_id
+    assert version_id is not None
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     ReportCounter.objects.bulk_create(
         ReportCounter(
             campaign=campaign,
-            version_id=campaign.live_version_id,
+            version_id=version_id,
             locale=locale,
             hour=hour - timedelta(hours=h),
             metric=metric,
@@ -55,14 +57,15 @@ def test_the_report_page_draws_its_charts_and_fits_a_phone(
     )
     # no request may leave the machine
     outside: list[str] = []
-    page.route(
-        "**/*",
-        lambda route: (
+
+    def only_local(route: Route) -> None:
+        if route.request.url.startswith(live_server.url):
             route.continue_()
-            if route.request.url.startswith(live_server.url)
-            else (outside.append(route.request.url), route.abort())
-        ),
-    )
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
