@@ -23,7 +23,7 @@ FIND_PYTHON = set -f; python=; \
 	  exit 1; \
 	fi
 
-.PHONY: run test lint typecheck check install clean which-python bench-trigger
+.PHONY: run test lint typecheck check install clean which-python bench-trigger bench-report
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -76,6 +76,12 @@ check: lint typecheck
 # and creates the database clarion_bench. Options: make bench-trigger BENCH_ARGS="--duration 60".
 bench-trigger: $(STAMP)
 	$(BIN)/python benchmarks/bench_trigger.py $(BENCH_ARGS)
+
+# The report's figures (docs/performance.md, "Reports"): 10 million messages, about 10 GB
+# and half an hour. Needs PostgreSQL; creates, then drops, the database clarion_bench_report.
+# Smaller first: make bench-report BENCH_ARGS="--messages 200000".
+bench-report: $(STAMP)
+	$(BIN)/python benchmarks/bench_report.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -1,4 +1,5 @@
-"""“Send test” on a campaign's page: its live version to an address the user types.
+"""“Send test” and “Report” on a campaign's page: its live version to an address the
+user types, and its report (delivery.admin.reports).
 
 The campaign admin lives in campaigns, a lower layer that cannot import
 delivery. Delivery extends it the way ``delivery.admin.profiles`` extends the
@@ -27,6 +28,7 @@ from campaigns.preview import campaign_sample_data
 from core.channels import Channel
 from core.errors import ClarionError
 from delivery.admin.common import actor_of
+from delivery.admin.reports import report_link, report_view
 from delivery.models import Message, MessageStatus
 from delivery.services.proofs import ADDRESS_POINTER, campaign_send_test
 from delivery.services.triggers import TRIGGERABLE
@@ -161,6 +163,11 @@ def send_test_view(admin: CampaignAdmin, request: HttpRequest, object_id: str) -
 
 class CampaignWithSendTestAdmin(CampaignAdmin):
     change_form_template = "admin/delivery/campaign/change_form.html"
+    list_display = [*CampaignAdmin.list_display, "report"]
+
+    @admin.display(description=gettext_lazy("Report"))
+    def report(self, campaign: Campaign) -> str:
+        return report_link(campaign)
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
@@ -169,7 +176,12 @@ class CampaignWithSendTestAdmin(CampaignAdmin):
                 "<path:object_id>/send-test/",
                 wrap(lambda request, object_id: send_test_view(self, request, object_id)),
                 name="campaigns_campaign_send_test",
-            )
+            ),
+            path(
+                "<path:object_id>/report/",
+                wrap(lambda request, object_id: report_view(self, request, object_id)),
+                name="campaigns_campaign_report",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -182,6 +194,8 @@ class CampaignWithSendTestAdmin(CampaignAdmin):
         form_url: str = "",
         obj: Campaign | None = None,
     ) -> HttpResponse:
+        if obj is not None:
+            context["report_url"] = reverse("admin:campaigns_campaign_report", args=[obj.pk])
         if obj is not None and send_test_allowed(request, obj):
             context["send_test_url"] = reverse("admin:campaigns_campaign_send_test", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -1,4 +1,7 @@
-"""Trigger API routes (/api/v1/executions/...). Ids are parsed by the views (404 when malformed)."""
+"""Trigger API routes (/api/v1/executions/...) and campaign reports (.../report).
+
+Ids are parsed by the views (404 when malformed).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from delivery.api.executions import (
     ExecutionScheduleDetailApi,
     ExecutionUnitaryCreateApi,
 )
+from delivery.api.reports import CampaignReportApi
 
 urlpatterns: list[URLPattern] = [
     path("executions/unitary", ExecutionUnitaryCreateApi.as_view(), name="api-executions-unitary"),
@@ -22,4 +26,9 @@ urlpatterns: list[URLPattern] = [
         name="api-execution-schedule",
     ),
     path("executions/<str:execution_id>", ExecutionDetailApi.as_view(), name="api-execution"),
+    path(
+        "campaigns/<str:campaign_id>/report",
+        CampaignReportApi.as_view(),
+        name="api-campaign-report",
+    ),
 ]

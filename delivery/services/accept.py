@@ -344,7 +344,7 @@ def _unitary_once(*, actor: Actor, call: UnitaryCall, fingerprint: str, key: str
             ]
         )
         happenings_record(
-            [Happening(type=HappeningType.TARGETED, message=m, at=now) for m in messages]
+            [Happening(type=HappeningType.TARGETED, message=m, at=m.accepted_at) for m in messages]
         )
         send_on_commit(message_ids)
 

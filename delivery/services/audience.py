@@ -307,7 +307,7 @@ def _fanout_batch(
             fresh = [m for m in messages if m.pk not in written]
         Message.objects.bulk_create(fresh, ignore_conflicts=True)
         happenings_record(
-            [Happening(type=HappeningType.TARGETED, message=m, at=now) for m in fresh]
+            [Happening(type=HappeningType.TARGETED, message=m, at=m.accepted_at) for m in fresh]
         )
     # Ids as stored: after a resumed fan-out some rows were written by the first run.
     ids = list(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -76,6 +77,17 @@ def _links(links: Mapping[UUID, list[str]]) -> RawSQL:
     return _per_message(prepared, field)
 
 
+def _when(message: Message, now: datetime, tried: Mapping[UUID, datetime]) -> datetime:
+    """When it happened, as the rows say it: a rebuild of the report rollups from the
+    rows (delivery.reports.rebuild) puts it in the same hour. Sent: ``sent_at``;
+    a retry: its attempt's time; failed and excluded: ``updated_at`` (``now``)."""
+    if message.status == MessageStatus.SENT and message.sent_at is not None:
+        return message.sent_at
+    if message.status == MessageStatus.QUEUED:
+        return tried.get(message.pk, now)
+    return now
+
+
 def messages_record(
     *, token: UUID, messages: Sequence[Message], attempts: Sequence[MessageAttempt]
 ) -> int:
@@ -125,9 +137,12 @@ def messages_record(
                 **values, claim_token=None, claimed_at=None, updated_at=now
             )
         MessageAttempt.objects.bulk_create(attempts)
+        tried = {attempt.message_id: attempt.at for attempt in attempts}
         happenings_record(
             [
-                Happening(type=_HAPPENED[m.status], message=m, at=now, reason=m.reason)
+                Happening(
+                    type=_HAPPENED[m.status], message=m, at=_when(m, now, tried), reason=m.reason
+                )
                 for m in messages
                 if m.pk in kept and not m.execution.is_test
             ]

@@ -220,6 +220,8 @@ class Clarion:
         self.broker_url = broker_url
         self.smtp_url = smtp_url
         self.launched: list[Launched] = []
+        # Settings of this test's own, over the defaults (set before ``start``).
+        self.extra_env: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
@@ -241,6 +243,7 @@ class Clarion:
             LOG_LEVEL="INFO",
             **SHORT_TIMINGS,
         )
+        env.update(self.extra_env)
         return env
 
     def _argv(self, name: str) -> list[str]:
