@@ -1,8 +1,8 @@
-"""Migration 0007_partitions and the retention purge, timed on PostgreSQL.
+"""Migration 0006_partitions and the retention purge, timed on PostgreSQL.
 
 Run: `DATABASE_URL=postgres://.../some_scratch_db .venv/bin/python
 benchmarks/bench_retention.py [--messages 1000000]`. The database of
-``DATABASE_URL`` is migrated back to ``delivery 0003`` (its message tables emptied
+``DATABASE_URL`` is migrated back to ``delivery 0005`` (the state before partitions) (its message tables emptied
 first), filled with messages spread over 60 days (one attempt each, an event for
 one in ten), migrated forward (timed), then purged twice: at 30 days (whole weeks,
 and the week the cutoff falls in in batches), then at a week boundary two weeks ago
@@ -61,7 +61,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE delivery_messageevent, delivery_messageattempt, delivery_message")
-    call_command("migrate", "delivery", "0003", verbosity=0)
+    call_command("migrate", "delivery", "0005", verbosity=0)
     # A live campaign from an earlier run, or a new one.
     campaign = Campaign.objects.filter(live_version__isnull=False).first() or campaign_activate(
         campaign=CampaignFactory.create(), actor=Actor()
@@ -86,7 +86,7 @@ def main() -> None:
         )
     start = time.monotonic()
     call_command("migrate", "delivery", verbosity=0)
-    print(f"{args.messages} messages: 0007_partitions in {time.monotonic() - start:.1f} s")
+    print(f"{args.messages} messages: 0006_partitions in {time.monotonic() - start:.1f} s")
     for label, cutoff in (
         ("30 days ago", timezone.now() - timedelta(days=30)),
         ("a week boundary two weeks ago", week_start(timezone.now()) - timedelta(weeks=2)),

@@ -118,8 +118,9 @@ class _ClicksSerializer(serializers.Serializer):
     unique = serializers.IntegerField(
         help_text=gettext_lazy("Messages with at least one click by a person.")
     )
-    machine = serializers.IntegerField()
-    machineUnique = serializers.IntegerField()
+    machine = serializers.IntegerField(
+        help_text=gettext_lazy("Clicks that look machine-made (link scanners), reported apart.")
+    )
     byLink = _LinkSerializer(many=True)
 
 

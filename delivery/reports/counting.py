@@ -48,8 +48,9 @@ def counter_metrics(happening: Happening) -> Iterable[tuple[str, str]]:
         yield metric, str(happening.link)
         if happening.first_link:
             yield f"{metric}_unique", str(happening.link)
-        if happening.first:
-            yield f"{metric}_messages", ""
+        if happening.first and not happening.machine:
+            # Messages a person clicked; a scanner's click is never a message's first.
+            yield "clicked_messages", ""
     else:
         yield kind, ""
 

@@ -40,7 +40,6 @@ def metrics_rows(metrics: Metrics) -> Iterator[Row]:
     yield "clicks", "", metrics.clicks
     yield "clicks_unique", "", metrics.clickers
     yield "clicks_machine", "", metrics.clicks_machine
-    yield "clicks_machine_unique", "", metrics.clickers_machine
     for link in metrics.links.values():
         yield "link_clicks", str(link.link), link.total
         yield "link_clicks_unique", str(link.link), link.unique

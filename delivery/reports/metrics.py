@@ -52,7 +52,6 @@ class Metrics:
     clicks: int = 0
     clickers: int = 0
     clicks_machine: int = 0
-    clickers_machine: int = 0
     links: dict[int, LinkClicks] = field(default_factory=dict)
     # Whether rates divide by delivered (the channel reports deliveries) or by sent.
     delivered_base: bool = False
@@ -95,7 +94,6 @@ class Metrics:
             clicks=one.get("clicked", 0),
             clickers=one.get("clicked_messages", 0),
             clicks_machine=one.get("clicked_machine", 0),
-            clickers_machine=one.get("clicked_machine_messages", 0),
             links={
                 n: LinkClicks(
                     link=n,
@@ -180,7 +178,6 @@ class Metrics:
                 "total": self.clicks,
                 "unique": self.clickers,
                 "machine": self.clicks_machine,
-                "machineUnique": self.clickers_machine,
                 "byLink": [
                     {
                         "link": link.link,

@@ -11,13 +11,15 @@ Which rows count as what (docs/reports.md, "Metrics"):
 
 - targeted: every message, at ``accepted_at``, with a blank locale (the locale is
   chosen when it is sent);
-- sent: messages in a sent status (sent, delivered, bounced, complained), at ``sent_at``;
-- failed, excluded (key: reason): messages in that status, at ``updated_at``
-  (written once, when they ended);
+- sent: messages handed to the provider (``sent_at`` set), at ``sent_at``, whatever
+  their feedback said later;
+- failed, excluded (key: reason): messages in that status never sent, at
+  ``updated_at`` (written once, when they ended);
 - retried: attempts with the outcome ``retry``, at their time;
 - feedback, opens, clicks, unsubscribes: the event rows (a provider event sent twice
-  is stored once), at their time; unique counts from the rows marked ``first``;
-  ``clicked_messages`` counts each message once, at its earliest click.
+  is stored once), at their time; unique counts from the rows marked ``first``
+  (delivered, bounced, complained and rejected count only those: once per message);
+  ``clicked_messages`` counts each message once, at its earliest human click.
 
 Every count takes the message's version and its current locale. Test sends are
 never counted. Rows purged by retention are gone, so a rebuild after a purge
@@ -38,7 +40,6 @@ from django.db.models import Count, F, Min, QuerySet
 from django.db.models.functions import TruncHour
 
 from delivery.models import (
-    MESSAGE_SENT,
     EventType,
     Message,
     MessageAttempt,
@@ -52,6 +53,9 @@ from delivery.reports.counting import CounterKey
 # hard or soft there; anymail's "bounced" is permanent, so anything else is hard); a
 # deferred event is a soft bounce.
 BOUNCE_KINDS = ("hard", "soft")
+# Provider feedback counted the first time only (delivery.services.feedback): later
+# reports of the same kind are stored, not counted.
+_ONCE_PER_MESSAGE = (EventType.DELIVERED, EventType.COMPLAINED, EventType.REJECTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +100,10 @@ def report_counts_from_rows(
     ):
         add(row["version_id"], "", row["h"], "targeted", "", row["n"])
 
+    # Sent: handed to the provider, whatever its feedback said later (a provider's
+    # rejection moves a sent message to failed, counted as ``rejected``, not ``failed``).
     for row in (
-        _since(messages.filter(status__in=MESSAGE_SENT, sent_at__isnull=False), "sent_at", since)
+        _since(messages.filter(sent_at__isnull=False), "sent_at", since)
         .annotate(h=hour("sent_at", tzinfo=UTC))
         .values("version_id", "locale", "h")
         .annotate(n=Count("*"))
@@ -105,7 +111,9 @@ def report_counts_from_rows(
     ):
         add(row["version_id"], row["locale"], row["h"], "sent", "", row["n"])
 
-    ended = messages.filter(status__in=(MessageStatus.FAILED, MessageStatus.EXCLUDED))
+    ended = messages.filter(
+        status__in=(MessageStatus.FAILED, MessageStatus.EXCLUDED), sent_at__isnull=True
+    )
     for row in (
         _since(ended, "updated_at", since)
         .annotate(h=hour("updated_at", tzinfo=UTC))
@@ -149,10 +157,9 @@ def report_counts_from_rows(
     # Messages with at least one click, counted once, in the hour of their first click
     # (which is the first click on its link: the rows marked ``first`` are enough).
     firsts = (
-        events.filter(type=EventType.CLICKED, first=True)
+        events.filter(type=EventType.CLICKED, first=True, machine=False)
         .values(
             "message_id",
-            "machine",
             version_id=F("message__version_id"),
             locale=F("message__locale"),
         )
@@ -160,8 +167,7 @@ def report_counts_from_rows(
         .order_by()
     )
     for row in firsts.iterator(chunk_size=10_000):
-        metric = "clicked_machine_messages" if row["machine"] else "clicked_messages"
-        add(row["version_id"], row["locale"], row["at"], metric, "", 1)
+        add(row["version_id"], row["locale"], row["at"], "clicked_messages", "", 1)
     return counts
 
 
@@ -181,11 +187,15 @@ def _event_metrics(row: dict[str, Any]) -> Iterable[tuple[str, str]]:
     elif kind == EventType.DEFERRED:
         yield "bounced", "soft"
     elif kind == EventType.BOUNCED:
-        yield "bounced", row["reason"] if row["reason"] in BOUNCE_KINDS else "hard"
+        if row["first"]:  # a message bounces (hard) once
+            yield "bounced", row["reason"] if row["reason"] in BOUNCE_KINDS else "hard"
     elif kind in (EventType.UNSUBSCRIBED, EventType.RESUBSCRIBED):
         if row["first"]:  # counted once per message
             yield kind, ""
-    else:  # delivered, complained, rejected
+    elif kind in _ONCE_PER_MESSAGE:
+        if row["first"]:  # a message is delivered (complains, is rejected) once
+            yield kind, ""
+    else:
         yield kind, ""
 
 

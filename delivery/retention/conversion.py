@@ -1,4 +1,4 @@
-"""Migration 0007_partitions: the message, attempt and event tables rebuilt partitioned.
+"""Migration 0006_partitions: the message, attempt and event tables rebuilt partitioned.
 
 Each table is renamed, a partitioned table made ``LIKE`` it (columns, defaults,
 identity, check constraints), its partitions created (DEFAULT and one per week from

@@ -96,7 +96,7 @@ def table_is_partitioned(cursor: CursorWrapper, table: str) -> bool:
 
 
 def partitioning_enabled(connection: BaseDatabaseWrapper) -> bool:
-    """Whether the message table is partitioned here (PostgreSQL, after 0007_partitions)."""
+    """Whether the message table is partitioned here (PostgreSQL, after 0006_partitions)."""
     if connection.vendor != "postgresql":
         return False
     with connection.cursor() as cursor:

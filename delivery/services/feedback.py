@@ -33,6 +33,7 @@ from delivery.models import EventType, Message, MessageEvent, MessageStatus
 from delivery.services.events import message_event_add
 from delivery.services.happenings import Happening, happenings_record
 from delivery.services.subscriptions import address_unsubscribe
+from delivery.services.tracking import message_click_first
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,13 @@ def message_feedback_record(*, message: Message, feedback: Feedback) -> bool:
             _suppress(message, Suppression.Reason.HARD_BOUNCE, feedback.detail)
         elif feedback.type == EventType.COMPLAINED:
             _suppress(message, Suppression.Reason.COMPLAINT, feedback.detail)
+        # An email provider's click: its link is 0 (the provider tracked it, not Clarion),
+        # but it is the message's first click exactly as one of Clarion's own would be.
+        first_of_message = first
+        if feedback.type == EventType.CLICKED:
+            first_of_message = message_click_first(
+                message=message, at=feedback.at, machine=feedback.machine, first_link=first
+            )
         counted = first or feedback.type not in _ONCE
         if counted and not message.execution.is_test:
             happenings_record(
@@ -159,7 +167,7 @@ def message_feedback_record(*, message: Message, feedback: Feedback) -> bool:
                         else feedback.code,
                         url=feedback.url,
                         machine=feedback.machine,
-                        first=first,
+                        first=first_of_message,
                         first_link=first,
                     )
                 ]

@@ -116,6 +116,22 @@ def message_open_record(*, message: Message, visitor: Visitor) -> None:
             )
 
 
+def message_click_first(*, message: Message, at: datetime, machine: bool, first_link: bool) -> bool:
+    """Whether a click is the message's first human click on any link (``clicked_messages``).
+
+    Decided by a conditional ``UPDATE`` of ``Message.clicked_at``: of two racing
+    clicks, one updates the row. A repeated click on a link was not the first (that
+    link's first click set ``clicked_at``), so it costs no ``UPDATE``. Clicks reported
+    by an email provider's tracking (delivery.services.feedback) use it too.
+    """
+    return (
+        not machine
+        and first_link
+        and Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(clicked_at=at)
+        == 1
+    )
+
+
 def message_click_record(*, message: Message, link: int, url: str, visitor: Visitor) -> None:
     """Record a click on ``message``'s link ``link`` (1-based) leading to ``url``."""
     now = timezone.now()
@@ -124,16 +140,7 @@ def message_click_record(*, message: Message, link: int, url: str, visitor: Visi
         first_link = _event(
             message, EventType.CLICKED, now, visitor, link=link, url=url, machine=machine
         )
-        # The message's first human click on any link. A repeated click on a link was
-        # not the first (that link's first click set clicked_at), so it costs no UPDATE.
-        first = (
-            not machine
-            and first_link
-            and Message.objects.filter(pk=message.pk, clicked_at__isnull=True).update(
-                clicked_at=now
-            )
-            == 1
-        )
+        first = message_click_first(message=message, at=now, machine=machine, first_link=first_link)
         if not message.execution.is_test:
             happenings_record(
                 [

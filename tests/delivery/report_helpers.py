@@ -14,6 +14,7 @@ from delivery.models import EventType, Message, MessageEvent, MessageStatus
 from delivery.services.events import message_event_add
 from delivery.services.happenings import Happening, happenings_record
 from delivery.services.sending import message_send_batch
+from delivery.services.tracking import message_click_first
 
 TWO_LOCALES = {
     "en": {
@@ -50,6 +51,15 @@ def send_until_final(messages: list[Message]) -> int:
         assert rounds < 10
 
 
+# Provider feedback counted the first time only (delivery.services.feedback).
+ONCE_PER_MESSAGE = (
+    EventType.DELIVERED,
+    EventType.BOUNCED,
+    EventType.COMPLAINED,
+    EventType.REJECTED,
+)
+
+
 def event(
     message: Message,
     kind: str,
@@ -80,15 +90,15 @@ def event(
             return False
         fields: dict[str, Any] = {"first": first}
         if kind == EventType.CLICKED:
-            # The message's first click (of a person, or of a machine) on any link.
+            # The message's first human click on any link, decided as tracking does.
             fields = {
                 "first_link": first,
-                "first": not MessageEvent.objects.filter(
-                    message=message, type=EventType.CLICKED, machine=machine
-                )
-                .exclude(pk=row.pk)
-                .exists(),
+                "first": message_click_first(
+                    message=message, at=row.at, machine=machine, first_link=first
+                ),
             }
+        if kind in ONCE_PER_MESSAGE and not first:
+            return True  # stored, not counted: a message is delivered (bounces...) once
         happenings_record(
             [
                 Happening(

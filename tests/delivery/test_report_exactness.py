@@ -97,7 +97,6 @@ def test_the_report_equals_hand_counted_numbers_after_retries_and_repeated_event
             "total": 3,
             "unique": 1,
             "machine": 1,
-            "machineUnique": 1,
             "byLink": [
                 {
                     "link": 1,
@@ -216,8 +215,9 @@ def test_the_report_equals_counts_taken_directly_from_the_rows(live_campaign, mo
         failed,
         excluded,
         MessageAttempt.objects.filter(message__campaign=campaign, outcome="retry").count(),
-        events.filter(type="delivered").count(),
-        events.filter(type="bounced").count(),
+        # a message is delivered (bounces) once, however many reports of it came
+        events.filter(type="delivered").values("message").distinct().count(),
+        events.filter(type="bounced").values("message").distinct().count(),
         events.filter(type="unsubscribed").values("message").distinct().count(),
         events.filter(type="opened", machine=False).count(),
         events.filter(type="opened", machine=False).values("message").distinct().count(),

@@ -1,4 +1,4 @@
-"""PostgreSQL: migration 0007_partitions on tables that already hold rows, both ways."""
+"""PostgreSQL: migration 0006_partitions on tables that already hold rows, both ways."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tests.delivery.retention_helpers import (
 pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
 
 TABLES = ("delivery_message", "delivery_messageattempt", "delivery_messageevent")
-BEFORE = ("delivery", "0003_events_reports")
+BEFORE = ("delivery", "0005_webhooks")  # the migration 0006 follows
 OLD_STYLE_ID = UUID("f1d2d2f9-24e4-4a2b-8a3b-5c6d7e8f9a0b")
 
 
@@ -36,7 +36,7 @@ def _migrate(target: tuple[str, str] | None) -> None:
 
 @pytest.fixture
 def unpartitioned() -> Iterator[None]:
-    """The tables as before 0007 (whatever the test does, the database ends migrated)."""
+    """The tables as before 0006 (whatever the test does, the database ends migrated)."""
     _migrate(BEFORE)
     yield
     _migrate(None)
