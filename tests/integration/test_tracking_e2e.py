@@ -190,5 +190,12 @@ def test_a_marketing_email_is_opened_clicked_unsubscribed_reported_and_told(
 
 
 def assert_report_counts(report: dict[str, Any]) -> None:
-    """The report of one sent, opened, clicked and unsubscribed message."""
-    raise AssertionError(f"to be written against the report's shape: {report}")
+    """The report of one sent, opened, clicked and unsubscribed message (no feedback)."""
+    totals = report["totals"]
+    assert (totals["targeted"], totals["sent"], totals["delivered"]) == (1, 1, 0)
+    assert (totals["opens"]["total"], totals["opens"]["unique"]) == (1, 1)
+    assert (totals["clicks"]["total"], totals["clicks"]["unique"]) == (1, 1)
+    [link] = totals["clicks"]["byLink"]
+    assert (link["link"], link["url"], link["total"], link["unique"]) == (1, SALE, 1, 1)
+    assert totals["unsubscribed"] == 1
+    assert totals["rates"] == {"base": "sent", "clickThrough": 1.0, "clickToOpen": 1.0}
