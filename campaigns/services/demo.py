@@ -1,4 +1,6 @@
-"""Demo data for a first run: a login, an email sender, a live campaign and an API key.
+"""Demo data for a first run: a login, an email sender, two live campaigns (a
+transactional order confirmation, and a marketing newsletter for an audience of one
+opted-in person, with an unsubscribe link) and an API key.
 
 ``demo_seed`` is idempotent: it creates what is missing and leaves what exists
 alone (a changed password is not reset, a stopped demo campaign is not
@@ -18,6 +20,10 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from audiences.models import Audience
+from audiences.profile_input import profile_input_parse
+from audiences.services.audiences import audience_add_members, audience_create
+from audiences.services.profiles import profile_upsert
 from campaigns.models import Campaign, ChannelConfiguration, Status
 from campaigns.services.authoring import campaign_create
 from campaigns.services.lifecycle import (
@@ -34,6 +40,9 @@ DEMO_USERNAME = "demo"
 DEMO_DEFAULT_PASSWORD = "demo-clarion"  # noqa: S105 (a documented local demo login)
 DEMO_CHANNEL_CONFIGURATION = "Demo email sender"
 DEMO_CAMPAIGN = "Demo order confirmation"
+DEMO_NEWSLETTER = "Demo newsletter"
+DEMO_AUDIENCE = "Demo subscribers"
+DEMO_SUBSCRIBER = "ana@example.com"
 DEMO_API_KEY = "Demo key"
 DEMO_SCOPES = (
     "executions:trigger",
@@ -86,6 +95,38 @@ DEMO_CAMPAIGN_DATA: dict[str, Any] = {
 }
 
 
+DEMO_NEWSLETTER_DATA: dict[str, Any] = {
+    "name": DEMO_NEWSLETTER,
+    "description": (
+        "Created by seed_demo: a marketing email to an audience, with open and click "
+        "tracking and an unsubscribe link."
+    ),
+    "tags": ["demo"],
+    "category": "marketing",
+    "channel": "email",
+    "tracking": {"opens": True, "clicks": True},
+    "audience": {"identityNamespace": "email", "createNewProfiles": False},
+    "defaultLocale": "en",
+    "content": {
+        "en": {
+            "subject": "Winter sale, {{ profile.person.name.firstName }}",
+            "preheader": "Coats and jackets at half price",
+            "html": (
+                "<p>Hi {{ profile.person.name.firstName }},</p>"
+                "<p>Our winter sale starts today.</p>"
+                '<p><a href="https://shop.example/sale">See the sale</a></p>'
+                '<p><small><a href="{{ unsubscribe_url }}">Unsubscribe</a></small></p>'
+            ),
+            "text": (
+                "Hi {{ profile.person.name.firstName }},\n\n"
+                "Our winter sale starts today: https://shop.example/sale\n\n"
+                "Unsubscribe: {{ unsubscribe_url }}\n"
+            ),
+        },
+    },
+}
+
+
 @dataclass
 class DemoSeed:
     """What ``demo_seed`` found or created."""
@@ -95,6 +136,7 @@ class DemoSeed:
     password: str | None
     channel_configuration: ChannelConfiguration
     campaign: Campaign
+    newsletter: Campaign
     api_key: ApiKey
     # Only on the run that created the key: the secret is stored hashed.
     api_key_secret: str | None
@@ -126,21 +168,43 @@ def _demo_channel_configuration(created: list[str]) -> ChannelConfiguration:
     return configuration
 
 
-def _demo_campaign(configuration: ChannelConfiguration, created: list[str]) -> Campaign:
-    campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).order_by("created_at").first()
+def _demo_campaign(data: dict[str, Any], created: list[str]) -> Campaign:
+    campaign = Campaign.objects.filter(name=data["name"]).order_by("created_at").first()
     # The seed acts as the system, so that with CLARION_REQUIRE_APPROVAL on, the
     # demo user is not the last editor and may approve it (four eyes).
     system = Actor.system()
     if campaign is None:
-        data = {**DEMO_CAMPAIGN_DATA, "channelConfiguration": str(configuration.pk)}
         campaign = campaign_create(data=data, actor=system)
-        created.append("campaign")
+        created.append(f"campaign “{data['name']}”")
     if campaign.status == Status.DRAFT:
         if approval_required():
             campaign = campaign_submit_for_review(campaign=campaign, actor=system)
         else:
             campaign = campaign_activate(campaign=campaign, actor=system)
     return campaign
+
+
+def _demo_audience(created: list[str]) -> Audience:
+    """One opted-in subscriber, Ana: who the demo newsletter goes to."""
+    audience = Audience.objects.filter(name=DEMO_AUDIENCE).first()
+    if audience is not None:
+        return audience
+    profile_upsert(
+        data=profile_input_parse(
+            namespace="email",
+            value=DEMO_SUBSCRIBER,
+            data={
+                "attributes": {"person": {"name": {"firstName": "Ana"}}},
+                "consent": {"email": "opted_in"},
+            },
+        )
+    )
+    audience = audience_create(
+        name=DEMO_AUDIENCE, kind=Audience.Kind.STATIC, description="Created by seed_demo."
+    )
+    audience_add_members(audience=audience, identities=[("email", DEMO_SUBSCRIBER)])
+    created.append("audience")
+    return audience
 
 
 def _demo_api_key(user: User, created: list[str]) -> tuple[ApiKey, str | None]:
@@ -158,13 +222,20 @@ def demo_seed(*, password: str = DEMO_DEFAULT_PASSWORD) -> DemoSeed:
     created: list[str] = []
     user = _demo_user(password, created)
     configuration = _demo_channel_configuration(created)
-    campaign = _demo_campaign(configuration, created)
+    sender = {"channelConfiguration": str(configuration.pk)}
+    campaign = _demo_campaign({**DEMO_CAMPAIGN_DATA, **sender}, created)
+    audience = _demo_audience(created)
+    newsletter_audience = {**DEMO_NEWSLETTER_DATA["audience"], "audienceId": str(audience.pk)}
+    newsletter = _demo_campaign(
+        {**DEMO_NEWSLETTER_DATA, **sender, "audience": newsletter_audience}, created
+    )
     key, secret = _demo_api_key(user, created)
     return DemoSeed(
         user=user,
         password=password if user.check_password(password) else None,
         channel_configuration=configuration,
         campaign=campaign,
+        newsletter=newsletter,
         api_key=key,
         api_key_secret=secret,
         created=created,
@@ -199,6 +270,17 @@ def demo_curl_trigger(*, campaign: Campaign, base_url: str, api_key: str | None)
     }
     return (
         f"curl -X POST {shlex.quote(base_url + '/api/v1/executions/unitary')} \\\n"
+        f"  -H {_authorization(api_key)} \\\n"
+        "  -H 'Content-Type: application/json' \\\n"
+        f"  --data-binary {shlex.quote(json.dumps(body))}"
+    )
+
+
+def demo_curl_audience(*, campaign: Campaign, base_url: str, api_key: str | None) -> str:
+    """A curl call sending a marketing campaign to its audience."""
+    body = {"requestId": f"demo-{uuid.uuid4().hex[:12]}", "campaignId": str(campaign.pk)}
+    return (
+        f"curl -X POST {shlex.quote(base_url + '/api/v1/executions/audience')} \\\n"
         f"  -H {_authorization(api_key)} \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         f"  --data-binary {shlex.quote(json.dumps(body))}"
@@ -250,6 +332,17 @@ def demo_instructions(*, seed: DemoSeed, base_url: str) -> str:
         f"Trigger the demo campaign: one email to ana@example.com, delivered to {_mail_goes_to()}.",
         "The answer's Location header is where to read the execution (GET, same key):",
         demo_curl_trigger(campaign=seed.campaign, base_url=base_url, api_key=seed.api_key_secret),
+        "",
+        f"Send the demo newsletter (marketing) to its audience, {DEMO_SUBSCRIBER} (opted in).",
+        "Its email has an unsubscribe link and List-Unsubscribe header; after unsubscribing,",
+        "sending it again excludes Ana (reason: suppressed):",
+        demo_curl_audience(
+            campaign=seed.newsletter, base_url=base_url, api_key=seed.api_key_secret
+        ),
+        "",
+        "Reports (opens, clicks, unsubscribes, with charts and CSV):",
+        f"{base_url}/admin/campaigns/campaign/{seed.campaign.pk}/report/",
+        f"{base_url}/admin/campaigns/campaign/{seed.newsletter.pk}/report/",
         "",
         "List campaigns:",
         demo_curl_campaigns(base_url=base_url, api_key=seed.api_key_secret),

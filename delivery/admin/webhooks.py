@@ -35,7 +35,7 @@ ATTEMPTS_SHOWN = 25
 class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
     url = forms.URLField(label=_("URL"), max_length=2000, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
-        label=_("event types"),
+        label=_("Event types"),
         choices=WebhookEventType.choices,
         widget=forms.CheckboxSelectMultiple,
     )

@@ -1,4 +1,4 @@
-"""seed_demo: the demo login, sender, live campaign and API key, created once."""
+"""seed_demo: the demo login, sender, live campaigns, audience and API key, created once."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from audiences.models import Audience, Consent, Profile
 from campaigns.models import AuditEvent, Campaign, ChannelConfiguration, Status
 from campaigns.preview import campaign_preview
-from campaigns.services.demo import DEMO_SCOPES
+from campaigns.services.demo import DEMO_CAMPAIGN, DEMO_NEWSLETTER, DEMO_SCOPES
 from core.apikeys import api_key_authenticate, api_key_hash
 from core.models import ApiKey
 
@@ -41,7 +42,7 @@ def test_first_run_creates_everything_and_prints_login_and_key() -> None:
         "email",
         "shop@example.com",
     )
-    campaign = Campaign.objects.get()
+    campaign = Campaign.objects.get(name=DEMO_CAMPAIGN)
     assert (campaign.category, campaign.channel, campaign.status) == (
         "transactional",
         "email",
@@ -60,7 +61,7 @@ def test_first_run_creates_everything_and_prints_login_and_key() -> None:
 
 def test_demo_content_renders_with_the_sample_data_in_both_locales() -> None:
     _seed()
-    campaign = Campaign.objects.get()
+    campaign = Campaign.objects.get(name=DEMO_CAMPAIGN)
     profile = {"person": {"name": {"firstName": "Ana"}}}
     context = {"product": {"name": "Jackets"}}
 
@@ -86,7 +87,9 @@ def test_second_run_creates_nothing_and_shows_no_secret() -> None:
         ChannelConfiguration.objects.count(),
         Campaign.objects.count(),
         ApiKey.objects.count(),
-    ) == (1, 1, 1, 1)
+        Audience.objects.count(),
+        Profile.objects.count(),
+    ) == (1, 1, 2, 1, 1, 1)
     assert AuditEvent.objects.count() == events
 
 
@@ -110,3 +113,25 @@ def test_a_changed_password_is_kept_and_not_printed() -> None:
     user.refresh_from_db()
     assert user.check_password("changed-by-the-user-1")
     assert "demo-clarion" not in output
+
+
+def test_the_newsletter_is_live_for_an_opted_in_audience_and_printed_with_its_call() -> None:
+    # when the demo data is seeded
+    output = _seed()
+
+    # then a live marketing campaign tracks and carries an unsubscribe link
+    newsletter = Campaign.objects.get(name=DEMO_NEWSLETTER)
+    assert (newsletter.category, newsletter.status) == ("marketing", Status.LIVE)
+    assert newsletter.live_version is not None
+    assert "{{ unsubscribe_url }}" in newsletter.live_version.snapshot["content"]["en"]["html"]
+    # for an audience of one person who opted in to email
+    audience = Audience.objects.get()
+    assert newsletter.audience_id == audience.pk
+    [member] = audience.members.all()
+    assert member.email_address == "ana@example.com"
+    consent = Consent.objects.get(profile=member, channel="email")
+    assert consent.status == Consent.Status.OPTED_IN
+    # and the instructions give its audience call and both report pages
+    assert "/api/v1/executions/audience" in output
+    assert f'"campaignId": "{newsletter.pk}"' in output
+    assert f"/admin/campaigns/campaign/{newsletter.pk}/report/" in output

@@ -12,13 +12,15 @@
     function canvas(id) { return document.getElementById(id); }
 
     if (canvas("clarion-chart-time")) {
+      // Points on short series: a campaign's first hour is one point, and a line needs two.
+      var points = data.labels.length > 60 ? 0 : 3;
       new window.Chart(canvas("clarion-chart-time"), {
         type: "line",
         data: {
           labels: data.labels,
           datasets: data.series.map(function (s, i) {
             return { label: s.label, data: s.data, borderColor: colours[i % colours.length],
-                     backgroundColor: colours[i % colours.length], pointRadius: 0, tension: 0.2 };
+                     backgroundColor: colours[i % colours.length], pointRadius: points, tension: 0.2 };
           })
         },
         options: Object.assign({}, common, {
