@@ -6,11 +6,20 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.links import app_schemes_validator
 from core.channels import Channel, Platform
+
+# A host name (RFC 1123 labels) with an optional port: tracked links become
+# ``https://<tracking domain>/t/c/...``, so a scheme or a path here would break every link.
+tracking_domain_validator = RegexValidator(
+    r"^(?=.{1,253}(:|$))([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[0-9]{1,5})?$",
+    _("Enter a host name such as links.example.com (no https://, no path)."),
+)
 
 
 class ChannelConfiguration(models.Model):
@@ -42,6 +51,7 @@ class ChannelConfiguration(models.Model):
         max_length=253,
         blank=True,
         help_text=_("Optional host name used in tracked links instead of Clarion's own."),
+        validators=[tracking_domain_validator],
     )
     # sms
     sms_sender = models.CharField(

@@ -8,7 +8,9 @@ move it to PostgreSQL, Redis and a real mail server. See docs/configuration.md.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
@@ -329,7 +331,17 @@ globals().update(_email_settings(EMAIL_URL))
 # /hooks/anymail/<esp>/tracking/): the "user:password" each provider must send as HTTP
 # basic auth. Unset: every such webhook is refused (nothing unauthenticated changes a
 # status). Several, comma-separated, while rotating.
-ANYMAIL = {"WEBHOOK_SECRET": env_list("ANYMAIL_WEBHOOK_SECRET", [])}
+ANYMAIL: dict[str, Any] = {"WEBHOOK_SECRET": env_list("ANYMAIL_WEBHOOK_SECRET", [])}
+# Every other ANYMAIL_<NAME> variable is anymail's own setting <NAME>, as its docs name
+# them: the keys some providers sign their webhooks with (ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY,
+# ANYMAIL_POSTAL_WEBHOOK_KEY, ANYMAIL_RESEND_SIGNING_SECRET...) and API keys.
+ANYMAIL.update(
+    {
+        name.removeprefix("ANYMAIL_"): value
+        for name, value in os.environ.items()
+        if name.startswith("ANYMAIL_") and name != "ANYMAIL_WEBHOOK_SECRET" and value
+    }
+)
 
 # --- Auth, i18n, static -------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,7 +10,7 @@ a table with the same numbers.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -32,6 +32,11 @@ from delivery.reports.selectors import (
     campaign_report,
     report_series,
 )
+
+# Days a report range may name: Clarion keeps nothing older, and a far date would make
+# a chart of hundreds of thousands of empty days (or overflow the next day's date).
+REPORT_FIRST_DAY = date(2000, 1, 1)
+REPORT_LAST_DAY = date(2999, 12, 31)
 
 
 class ReportWindowForm(forms.Form):
@@ -57,6 +62,13 @@ class ReportWindowForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         start, end = data.get("start"), data.get("end")
+        for name, day in (("start", start), ("end", end)):
+            if day is not None and not REPORT_FIRST_DAY <= day <= REPORT_LAST_DAY:
+                self.add_error(
+                    name,
+                    _("Choose a day between %(first)s and %(last)s.")
+                    % {"first": REPORT_FIRST_DAY.isoformat(), "last": REPORT_LAST_DAY.isoformat()},
+                )
         if start and end and end < start:
             self.add_error("end", _("The last day comes before the first."))
         return data

@@ -99,14 +99,20 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
         main = ["name", "url", "event_types", "campaigns", "enabled"]
         if obj is None:
             return [(None, {"fields": main})]
+        # The signing secret lets its holder forge events: only for who may change endpoints.
+        signing = (
+            [(_("Signing"), {"fields": ["secret"]})]
+            if self.has_change_permission(request, obj)
+            else []
+        )
         return [
             (None, {"fields": main}),
-            (_("Signing"), {"fields": ["secret"]}),
+            *signing,
             (_("Health"), {"fields": ["disabled_reason", "disabled_at", "last_success_at"]}),
             (_("Recent attempts"), {"fields": ["attempts"]}),
         ]
 
-    @admin.display(description=_("attempts"))
+    @admin.display(description=_("Attempts"))
     def attempts(self, obj: WebhookEndpoint) -> SafeString | str:
         return attempts_table(obj.attempt_log.select_related("delivery").order_by("-at"))
 
@@ -134,12 +140,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
         super().delete_queryset(request, queryset)
         webhook_endpoints_changed()
 
-    @admin.action(description=_("Enable the selected endpoints again"))
+    @admin.action(description=_("Enable the selected endpoints again"), permissions=["change"])
     def enable_endpoints(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         count = webhook_endpoints_enable(endpoints=queryset)
         self.message_user(request, gettext("%(count)d endpoint(s) enabled.") % {"count": count})
 
-    @admin.action(description=_("Send a test event"))
+    @admin.action(description=_("Send a test event"), permissions=["change"])
     def send_test_events(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             self._report(request, endpoint, webhook_endpoint_test(endpoint=endpoint))
@@ -233,7 +239,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     def payload_json(self, obj: WebhookDelivery) -> SafeString:
         return pretty_json(obj.payload)
 
-    @admin.display(description=_("attempts"))
+    @admin.display(description=_("Attempts"))
     def attempt_table(self, obj: WebhookDelivery) -> SafeString | str:
         return attempts_table(obj.attempt_log.select_related("delivery").order_by("-at"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -28,7 +28,8 @@ CounterKey = tuple[Any, datetime, Any, str, str, str, str]
 
 
 def _hour(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
+    """The UTC hour of ``at``: a provider's time may carry another offset (+05:30)."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def counter_metrics(happening: Happening) -> Iterable[tuple[str, str]]:
@@ -55,7 +56,7 @@ def counter_metrics(happening: Happening) -> Iterable[tuple[str, str]]:
         yield kind, ""
 
 
-def report_counts_add(happenings: Sequence[Happening]) -> None:
+def report_counts_add(*, happenings: Sequence[Happening]) -> None:
     """Add ``happenings`` to the rollups, in the caller's transaction (one statement)."""
     counts: Counter[CounterKey] = Counter()
     for happening in happenings:

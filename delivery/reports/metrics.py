@@ -130,8 +130,10 @@ class Metrics:
 
         A proxy opens every message it receives, so a machine-made open says nothing
         about the person. The estimate assumes the people behind a proxy open at the
-        rate measured among the others: human unique opens, plus the messages opened
-        only by a machine times that rate. Never more than the base.
+        rate measured among the others: human unique opens, plus the messages a machine
+        opened times that rate. A message opened both ways would count in both terms;
+        that is rare (behind a proxy, the person's own opens come through it too, and
+        are flagged as well) and the estimate is capped at the base.
         """
         others = self.base - self.opens_machine_unique
         if others <= 0:

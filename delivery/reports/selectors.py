@@ -244,6 +244,10 @@ class SeriesPoint:
 SERIES_HOURLY_DAYS = 3
 
 
+# How far before its first counts a chart may start (a range asked from long before).
+SERIES_EMPTY_LEAD = timedelta(days=31)
+
+
 def report_series(report: Report, *, now: datetime | None = None) -> list[SeriesPoint]:
     """An hourly report's groups as a gap-free series for charts: hourly for up to
     ``SERIES_HOURLY_DAYS`` days, daily beyond."""
@@ -252,7 +256,11 @@ def report_series(report: Report, *, now: datetime | None = None) -> list[Series
     if not report.groups:
         return []
     hours = {datetime.fromisoformat(g.key): g.sums for g in report.groups}
-    first = report.window.start or min(hours)
+    # From the window's start (a live chart shows its 24 hours), unless that is far
+    # before the first counts: a chart of empty years helps no one.
+    first = min(hours)
+    if report.window.start is not None and report.window.start >= first - SERIES_EMPTY_LEAD:
+        first = report.window.start
     last = hour_floor(now or timezone.now())
     if report.window.end is not None:
         last = min(last, report.window.end - HOUR)

@@ -344,7 +344,10 @@ def _unitary_once(*, actor: Actor, call: UnitaryCall, fingerprint: str, key: str
             ]
         )
         happenings_record(
-            [Happening(type=HappeningType.TARGETED, message=m, at=m.accepted_at) for m in messages]
+            happenings=[
+                Happening(type=HappeningType.TARGETED, message=m, at=m.accepted_at)
+                for m in messages
+            ]
         )
         send_on_commit(message_ids)
 

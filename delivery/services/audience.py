@@ -11,6 +11,7 @@ where it stopped (a unique constraint keeps it from writing a message twice).
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +54,8 @@ from delivery.services.idempotency import (
     idempotency_replay,
 )
 from delivery.services.triggers import CampaignNotLive, call_data_check, triggerable_version
+
+logger = logging.getLogger(__name__)
 
 FANOUT_BATCH_SIZE = 1000  # profiles per batch: one bulk insert, a few MB at most
 
@@ -257,7 +260,8 @@ def _fanout_batch(
     *,
     offset: int,
     resumed: bool,
-) -> None:
+    lease: datetime,
+) -> datetime | None:
     """Write one batch's messages, publish their send tasks, then move the cursor.
 
     The cursor moves only after the publish was attempted: a fan-out killed in
@@ -265,6 +269,11 @@ def _fanout_batch(
     execution and the profile, so the primary key keeps its rows single, and a send
     task claims before it sends). A publish the broker refused
     is logged, and that batch's messages wait for the sweeper.
+
+    ``lease`` is the heartbeat this worker last wrote. Each batch renews it with a
+    conditional ``UPDATE`` in the transaction that writes and counts the batch: a
+    worker that stalled past ``FANOUT_STALL`` and lost the execution to another
+    writes and counts nothing more. Returns the renewed lease, or None when lost.
     """
     user_ids = _user_ids(profiles, snapshot.audience.identity_namespace)
     registrations = _registrations(profiles) if snapshot.channel == Channel.PUSH else {}
@@ -297,6 +306,11 @@ def _fanout_batch(
             )
         )
     with transaction.atomic():
+        renewed = timezone.now()
+        if not Execution.objects.filter(pk=execution.pk, heartbeat_at=lease).update(
+            heartbeat_at=renewed
+        ):
+            return None  # another worker took the fan-out over
         # A resumed fan-out redoes the batch it was writing: rows the first run wrote
         # are neither written nor counted again. Only a run's first batch can be one.
         fresh = messages
@@ -307,7 +321,9 @@ def _fanout_batch(
             fresh = [m for m in messages if m.pk not in written]
         Message.objects.bulk_create(fresh, ignore_conflicts=True)
         happenings_record(
-            [Happening(type=HappeningType.TARGETED, message=m, at=m.accepted_at) for m in fresh]
+            happenings=[
+                Happening(type=HappeningType.TARGETED, message=m, at=m.accepted_at) for m in fresh
+            ]
         )
     # Ids as stored: after a resumed fan-out some rows were written by the first run.
     ids = list(
@@ -318,9 +334,12 @@ def _fanout_batch(
         .values_list("id", flat=True)
     )
     send_now(ids)
-    Execution.objects.filter(pk=execution.pk).update(
-        fanout_cursor=profiles[-1].pk, heartbeat_at=timezone.now()
-    )
+    moved = timezone.now()
+    if not Execution.objects.filter(pk=execution.pk, heartbeat_at=renewed).update(
+        fanout_cursor=profiles[-1].pk, heartbeat_at=moved
+    ):
+        return None
+    return moved
 
 
 def execution_fanout(*, execution_id: UUID) -> bool:
@@ -345,6 +364,7 @@ def execution_fanout(*, execution_id: UUID) -> bool:
             fanout_done=True, status=ExecutionStatus.FAILED, error=error.message, finished_at=now
         )
         return True
+    lease: datetime | None = now
     if execution.audience is not None:
         offset = 0
         # One batch in memory at a time: the iterator reads the next batch only once
@@ -352,11 +372,20 @@ def execution_fanout(*, execution_id: UUID) -> bool:
         for profiles in audience_iter_batches(
             execution.audience, FANOUT_BATCH_SIZE, after=execution.fanout_cursor
         ):
-            _fanout_batch(execution, snapshot, profiles, offset=offset, resumed=offset == 0)
+            assert lease is not None
+            lease = _fanout_batch(
+                execution, snapshot, profiles, offset=offset, resumed=offset == 0, lease=lease
+            )
+            if lease is None:
+                logger.warning(
+                    "Fan-out of execution %s was taken over by another worker", execution_id
+                )
+                return False
             offset += len(profiles)
     targeted = Message.objects.filter(execution_id=execution_id).count()
-    Execution.objects.filter(pk=execution_id).update(
+    if not Execution.objects.filter(pk=execution_id, heartbeat_at=lease).update(
         fanout_done=True, targeted_count=targeted, heartbeat_at=timezone.now()
-    )
+    ):
+        return False
     executions_refresh(execution_ids=[execution_id])
     return True

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from delivery.models import MessageEvent
 
 
-def message_event_add(event: MessageEvent) -> bool:
+def message_event_add(*, event: MessageEvent) -> bool:
     """Save ``event``; True when it is the message's first of its kind (type, link,
     machine-made or not), which then carries ``first``.
 

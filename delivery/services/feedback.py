@@ -130,7 +130,7 @@ def message_feedback_record(*, message: Message, feedback: Feedback) -> bool:
             reason=(_BOUNCE_HARD if feedback.type == EventType.BOUNCED else feedback.code)[:64],
             detail=feedback.detail,
         )
-        first = message_event_add(event)
+        first = message_event_add(event=event)
         if event.pk is None:  # the provider sent this one before
             return False
         move = _MOVES.get(feedback.type)
@@ -157,7 +157,7 @@ def message_feedback_record(*, message: Message, feedback: Feedback) -> bool:
         counted = first or feedback.type not in _ONCE
         if counted and not message.execution.is_test:
             happenings_record(
-                [
+                happenings=[
                     Happening(
                         type=feedback.type,
                         message=message,

@@ -61,7 +61,7 @@ class Happening:
     first_link: bool = False
 
 
-def happenings_record(happenings: Sequence[Happening]) -> None:
+def happenings_record(*, happenings: Sequence[Happening]) -> None:
     """Count ``happenings`` in the report rollups and queue their webhook events.
 
     Call it in the transaction that writes what they describe. Test sends (the
@@ -69,5 +69,5 @@ def happenings_record(happenings: Sequence[Happening]) -> None:
     """
     if not happenings:
         return
-    report_counts_add(happenings)
-    webhook_events_add(happenings)
+    report_counts_add(happenings=happenings)
+    webhook_events_add(happenings=happenings)

@@ -157,6 +157,8 @@ def sms_reply_record(*, sender: str, body: str) -> str:
     Returns what it was: ``stop``, ``start`` or ``other`` (ignored).
     """
     word = body.strip().upper().rstrip(".!")
+    if not sender.strip():
+        return "other"  # no number to (un)subscribe
     if word in SMS_STOP_WORDS:
         address_unsubscribe(
             channel=Channel.SMS, address=sender, source="sms_stop", message=_last_sms_to(sender)

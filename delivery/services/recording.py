@@ -139,7 +139,7 @@ def messages_record(
         MessageAttempt.objects.bulk_create(attempts)
         tried = {attempt.message_id: attempt.at for attempt in attempts}
         happenings_record(
-            [
+            happenings=[
                 Happening(
                     type=_HAPPENED[m.status], message=m, at=_when(m, now, tried), reason=m.reason
                 )

@@ -316,7 +316,7 @@ def _prepare(
         _finish(message, MessageStatus.FAILED, Reason.RENDER_FAILED, detail, outcome)
         ended.append(message)
         attempts.append(_failed_attempt(message, Reason.RENDER_FAILED, detail))
-    short_links_store(short_links, ready.values())
+    short_links_store(rows=short_links, ready=ready.values())
     return ready, ended, attempts
 
 

@@ -38,9 +38,22 @@ def _event(message: Message | None, kind: str, source: str) -> None:
         return
     now = timezone.now()
     event = MessageEvent(message=message, type=kind, at=now, reason=source[:64])
-    if message_event_add(event) and not message.execution.is_test:
+    if message_event_add(event=event) and not message.execution.is_test:
         # Counted once per message: the first unsubscribe (or subscribe again) it led to.
-        happenings_record([Happening(type=kind, message=message, at=now, first=True)])
+        happenings_record(happenings=[Happening(type=kind, message=message, at=now, first=True)])
+
+
+def _consent_to(
+    *, channel: str, address: str, message: Message | None, status: str, source: str
+) -> bool:
+    """Set ``status`` consent on the profiles ``address`` reaches; True when one changed."""
+    changed = False
+    for profile in _profiles(channel, address, message):
+        current = Consent.objects.filter(profile=profile, channel=channel).first()
+        if current is None or current.status != status:
+            consent_set(profile=profile, channel=channel, status=status, source=source)
+            changed = True
+    return changed
 
 
 def address_unsubscribe(
@@ -51,20 +64,23 @@ def address_unsubscribe(
     ``message`` is the message it came from (its link, its ``List-Unsubscribe``, the
     last SMS before a STOP): it gets an ``unsubscribed`` event, counted in its
     campaign's report and sent to webhooks. ``source`` says how (``link``,
-    ``one_click``, ``sms_stop``...).
+    ``one_click``, ``sms_stop``...). An empty address (an erased message, a request
+    without a sender) changes nothing: it would match every profile without one.
     """
+    if not address:
+        return False
     with transaction.atomic():
         added = suppression_add(
             channel=channel, address=address, reason=Suppression.Reason.UNSUBSCRIBED, note=source
         )
-        changed = added
-        for profile in _profiles(channel, address, message):
-            current = Consent.objects.filter(profile=profile, channel=channel).first()
-            if current is None or current.status != Consent.Status.OPTED_OUT:
-                consent_set(
-                    profile=profile, channel=channel, status=Consent.Status.OPTED_OUT, source=source
-                )
-                changed = True
+        consented = _consent_to(
+            channel=channel,
+            address=address,
+            message=message,
+            status=Consent.Status.OPTED_OUT,
+            source=source,
+        )
+        changed = added or consented
         if changed:
             _event(message, EventType.UNSUBSCRIBED, source)
     return changed
@@ -73,22 +89,24 @@ def address_unsubscribe(
 def address_resubscribe(
     *, channel: str, address: str, source: str, message: Message | None = None
 ) -> bool:
-    """Opt ``address`` back in on ``channel``; False when nothing changed.
+    """Opt ``address`` back in on ``channel``; False when nothing changed (or no address).
 
     Lifts only an ``unsubscribed`` suppression: a hard bounce or a complaint stays.
     """
+    if not address:
+        return False
     with transaction.atomic():
         deleted, _per_model = Suppression.objects.filter(
             channel=channel, address=address, reason=Suppression.Reason.UNSUBSCRIBED
         ).delete()
-        changed = deleted > 0
-        for profile in _profiles(channel, address, message):
-            current = Consent.objects.filter(profile=profile, channel=channel).first()
-            if current is None or current.status != Consent.Status.OPTED_IN:
-                consent_set(
-                    profile=profile, channel=channel, status=Consent.Status.OPTED_IN, source=source
-                )
-                changed = True
+        consented = _consent_to(
+            channel=channel,
+            address=address,
+            message=message,
+            status=Consent.Status.OPTED_IN,
+            source=source,
+        )
+        changed = deleted > 0 or consented
         if changed:
             _event(message, EventType.RESUBSCRIBED, source)
     return changed

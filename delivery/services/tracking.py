@@ -44,6 +44,7 @@ TRACKING_FIELDS = (
     "links",
     "user_id",
     "namespace",
+    "address",
     "attempts",
     "execution__is_test",
 )
@@ -66,6 +67,11 @@ def message_for_tracking(message_id: UUID) -> Message | None:
         .filter(pk=message_id)
         .first()
     )
+
+
+def message_for_unsubscribe(message_id: UUID) -> Message | None:
+    """The message behind an unsubscribe token, with its execution: one query."""
+    return Message.objects.select_related("execution").filter(pk=message_id).first()
 
 
 def short_link_resolve(code: str) -> tuple[Message, int] | None:
@@ -97,18 +103,21 @@ def _event(message: Message, kind: str, at: datetime, visitor: Visitor, **fields
         ip=ip_network_of(visitor.address),
         **fields,
     )
-    return message_event_add(event)
+    return message_event_add(event=event)
 
 
 def message_open_record(*, message: Message, visitor: Visitor) -> None:
-    """Record an open of ``message``: its pixel was loaded."""
+    """Record an open of ``message``: its pixel was loaded. An erased message's
+    (no address any more) records nothing: no new trace of the person."""
+    if not message.address:
+        return
     now = timezone.now()
     machine = open_is_machine(address=visitor.address, user_agent=visitor.user_agent)
     with transaction.atomic():
         first = _event(message, EventType.OPENED, now, visitor, machine=machine)
         if not message.execution.is_test:
             happenings_record(
-                [
+                happenings=[
                     Happening(
                         type=EventType.OPENED, message=message, at=now, machine=machine, first=first
                     )
@@ -143,7 +152,7 @@ def message_click_record(*, message: Message, link: int, url: str, visitor: Visi
         first = message_click_first(message=message, at=now, machine=machine, first_link=first_link)
         if not message.execution.is_test:
             happenings_record(
-                [
+                happenings=[
                     Happening(
                         type=EventType.CLICKED,
                         message=message,
@@ -159,7 +168,7 @@ def message_click_record(*, message: Message, link: int, url: str, visitor: Visi
 
 
 def short_links_store(
-    rows: list[ShortLink], ready: Iterable[list[tuple[Message, Outgoing]]]
+    *, rows: list[ShortLink], ready: Iterable[list[tuple[Message, Outgoing]]]
 ) -> None:
     """Insert a batch's short links in one statement.
 

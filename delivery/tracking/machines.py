@@ -22,7 +22,6 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.http import HttpRequest
 
 # Apple's network (ARIN assigns all of 17.0.0.0/8 to Apple Inc.); MPP's proxies live in it.
 APPLE_NETWORK = ipaddress.ip_network("17.0.0.0/8")
@@ -40,22 +39,6 @@ SCANNER_USER_AGENT = re.compile(
 )
 IPV4_PREFIX = 24
 IPV6_PREFIX = 48
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address: ``REMOTE_ADDR``, or the header a trusted proxy sets.
-
-    With ``CLARION_CLIENT_IP_HEADER`` (e.g. ``X-Forwarded-For``) the last address
-    in that header is taken: the one the operator's own proxy added. Earlier ones
-    are whatever the client claimed.
-    """
-    header = settings.CLARION_CLIENT_IP_HEADER
-    if header:
-        value = request.headers.get(header, "")
-        last = value.split(",")[-1].strip()
-        if last:
-            return last
-    return str(request.META.get("REMOTE_ADDR") or "")
 
 
 def ip_network_of(address: str) -> str:

@@ -80,7 +80,8 @@ def public_base(channel_settings: Mapping[str, Any] | None = None) -> str:
     """The scheme and host links start with: ``CLARION_PUBLIC_URL``, or the tracking domain."""
     base: str = settings.CLARION_PUBLIC_URL
     domain = str((channel_settings or {}).get("trackingDomain") or "").strip().strip("/")
-    if not domain:
+    # A configuration saved before its domain was validated: never build broken links.
+    if not domain or "/" in domain or "@" in domain:
         return base
     parts = urlsplit(base)
     return urlunsplit((parts.scheme, domain, parts.path.rstrip("/"), "", ""))

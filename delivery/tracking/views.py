@@ -10,8 +10,11 @@ and records nothing for a bad token.
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Any
 
+from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
@@ -26,15 +29,33 @@ from delivery.services.tracking import (
     link_target_of,
     message_click_record,
     message_for_tracking,
+    message_for_unsubscribe,
     message_open_record,
     short_link_resolve,
 )
 from delivery.tracking.content import ONE_CLICK_FIELD, ONE_CLICK_VALUE
-from delivery.tracking.machines import client_ip
 from delivery.tracking.tokens import UNSUBSCRIBE_PREVIEW_TOKEN, Purpose, token_read
+
+logger = logging.getLogger(__name__)
 
 # A transparent GIF of 1x1 pixel, 42 bytes.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: ``REMOTE_ADDR``, or the header a trusted proxy sets.
+
+    With ``CLARION_CLIENT_IP_HEADER`` (e.g. ``X-Forwarded-For``) the last address
+    in that header is taken: the one the operator's own proxy added. Earlier ones
+    are whatever the client claimed.
+    """
+    header = settings.CLARION_CLIENT_IP_HEADER
+    if header:
+        value = request.headers.get(header, "")
+        last = value.split(",")[-1].strip()
+        if last:
+            return last
+    return str(request.META.get("REMOTE_ADDR") or "")
 
 
 def _visitor(request: HttpRequest) -> Visitor:
@@ -54,7 +75,10 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     if found is not None and request.method == "GET":
         message = message_for_tracking(found[0])
         if message is not None:
-            message_open_record(message=message, visitor=_visitor(request))
+            try:
+                message_open_record(message=message, visitor=_visitor(request))
+            except DatabaseError:  # a locked or unreachable database: the image still goes
+                logger.exception("An open of message %s was not recorded", message.pk)
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     add_never_cache_headers(response)  # every open asks again
     response["Pragma"] = "no-cache"
@@ -67,7 +91,10 @@ def _redirect(request: HttpRequest, message: Message | None, link: int) -> HttpR
     if message is None or target is None:
         return _not_found(request)
     if request.method == "GET":  # a HEAD is a scanner checking the link: not a click
-        message_click_record(message=message, link=link, url=target, visitor=_visitor(request))
+        try:
+            message_click_record(message=message, link=link, url=target, visitor=_visitor(request))
+        except DatabaseError:  # the person still gets where the link goes
+            logger.exception("A click on message %s was not recorded", message.pk)
     response = HttpResponseRedirect(target)
     add_never_cache_headers(response)
     response["Referrer-Policy"] = "no-referrer"  # the token stays out of the target's logs
@@ -122,11 +149,7 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
         state = "preview"
     else:
         found = token_read(Purpose.UNSUBSCRIBE, token)
-        message = (
-            Message.objects.select_related("execution").filter(pk=found[0]).first()
-            if found is not None
-            else None
-        )
+        message = message_for_unsubscribe(found[0]) if found is not None else None
         if message is None or not message.address:  # erased since: nothing to act on
             return _not_found(request)
         state = "ask"

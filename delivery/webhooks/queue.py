@@ -103,7 +103,7 @@ def webhook_payload(
     }
 
 
-def webhook_events_add(happenings: Sequence[Happening]) -> int:
+def webhook_events_add(*, happenings: Sequence[Happening]) -> int:
     """Queue a delivery of each happening to each enabled endpoint that wants it.
 
     Call it in the transaction that records the happenings. Returns how many

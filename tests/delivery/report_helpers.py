@@ -85,7 +85,7 @@ def event(
             provider_event_id=provider_event_id,
             reason=reason,
         )
-        first = message_event_add(row)
+        first = message_event_add(event=row)
         if row.pk is None:
             return False
         fields: dict[str, Any] = {"first": first}
@@ -100,7 +100,7 @@ def event(
         if kind in ONCE_PER_MESSAGE and not first:
             return True  # stored, not counted: a message is delivered (bounces...) once
         happenings_record(
-            [
+            happenings=[
                 Happening(
                     type=kind,
                     message=message,

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from delivery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from delivery.webhooks.endpoints import webhook_endpoint_disable, webhook_routes
+from tests.delivery.admin_helpers import staff_with
 from tests.delivery.webhook_helpers import Receiver, endpoint_for, receiver
 
 __all__ = ["receiver"]
@@ -110,3 +111,22 @@ def test_a_disabled_endpoint_shows_why_and_can_be_enabled_again(client, admin_us
     endpoint.refresh_from_db()
     assert (endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at) == (True, "", None)
     assert [r.id for r in webhook_routes()] == [endpoint.pk]
+
+
+def test_a_viewer_sees_neither_the_secret_nor_the_actions_that_change(client) -> None:
+    # given an endpoint, and staff who may only view endpoints
+    endpoint = endpoint_for("https://hooks.example.com/x")
+    client.force_login(staff_with("view_webhookendpoint"))
+
+    # when they open its page and the list
+    page = client.get(reverse("admin:delivery_webhookendpoint_change", args=[endpoint.pk]))
+    listing = client.get(reverse("admin:delivery_webhookendpoint_changelist"))
+
+    # then the secret that signs its events is not shown, and no action can change it
+    assert page.status_code == 200
+    assert endpoint.secret not in page.content.decode()
+    assert b"send_test_events" not in listing.content
+    assert b"enable_endpoints" not in listing.content
+    # nor can they send a test event by posting
+    test = client.post(reverse("admin:delivery_webhookendpoint_test", args=[endpoint.pk]))
+    assert test.status_code == 403

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audiences.models import Audience, IdentityNamespace, Profile, PushRegistration
 from audiences.selectors import audience_iter_batches
-from delivery.models import Execution, Message
+from delivery.models import Execution, Message, ReportCounter
+from delivery.services import audience as audience_module
 from delivery.services.audience import execution_fanout
 from tests.audiences.audience_helpers import make_people
 from tests.audiences.test_audience_iteration import NESTED_RULES
@@ -272,11 +274,11 @@ def test_fan_out_queries_grow_linearly_with_the_batches(
 
     two, four, six = (_fanout_queries(live_campaign, size) for size in (20, 40, 60))
 
-    # the same fixed cost per batch (read, identities, in a savepoint the messages and
+    # the same fixed cost per batch (read, identities, in a savepoint the lease renewed, the messages and
     # their report counter, ids, cursor), nothing more
     per_two_batches = four - two
     assert six - four == per_two_batches
-    assert per_two_batches == 2 * 8
+    assert per_two_batches == 2 * 9
     assert sum(len(batch) for batch in published) == 120
 
 
@@ -330,3 +332,32 @@ def test_fan_out_memory_does_not_grow_with_the_audience(live_campaign, monkeypat
 
     # then four times the audience needs about the same memory: one batch's worth
     assert large < small * 1.3, (small, large)
+
+
+def test_a_worker_that_lost_its_fan_out_writes_and_counts_nothing_more(
+    live_campaign, published, monkeypatch
+) -> None:
+    # given a fan-out in batches of 10, and another worker taking it over (a fresh
+    # heartbeat of its own) right after this one's first batch is published
+    monkeypatch.setattr("delivery.services.audience.FANOUT_BATCH_SIZE", 10)
+    campaign = live_campaign(category="marketing", audience=_audience_of(30, "lost"))
+    execution = accept_audience(campaign)
+    real_send_now = audience_module.send_now
+
+    def taken_over(ids: list[Any]) -> None:
+        real_send_now(ids)
+        Execution.objects.filter(pk=execution.pk).update(heartbeat_at=timezone.now())
+
+    monkeypatch.setattr("delivery.services.audience.send_now", taken_over)
+
+    # when this worker goes on
+    finished = execution_fanout(execution_id=execution.pk)
+
+    # then it stops after the batch it had written: no more rows, nothing counted twice,
+    # and the execution is left to the worker that holds it
+    assert finished is False
+    assert Message.objects.filter(execution=execution).count() == 10
+    targeted = ReportCounter.objects.filter(campaign=campaign, metric="targeted")
+    assert sum(targeted.values_list("count", flat=True)) == 10
+    execution.refresh_from_db()
+    assert (execution.fanout_done, execution.fanout_cursor) == (False, None)

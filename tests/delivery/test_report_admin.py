@@ -165,3 +165,23 @@ def test_whoever_cannot_view_the_campaign_cannot_view_its_report(
     assert refused.status_code in (403, 404)
     assert allowed.status_code == 200
     assert hidden.status_code == 404
+
+
+def test_far_days_are_refused_in_words_and_a_long_range_charts_only_its_counts(
+    admin_client: Client, sent_campaign
+) -> None:
+    # when a range ends at the end of time, or starts at its beginning
+    endless = admin_client.get(_url(sent_campaign, "?window=range&end=9999-12-31"))
+    ancient = admin_client.get(_url(sent_campaign, "?window=range&start=1990-01-01"))
+
+    # then the page says which days it takes, and shows all time instead (no 500)
+    assert endless.status_code == 200
+    assert "Choose a day between 2000-01-01 and 2999-12-31." in endless.content.decode()
+    assert endless.context["window"].name == "all"
+    # and a range from long before the first counts charts from those counts on
+    start = timezone.now().date() - timedelta(days=400)
+    long_ago = admin_client.get(_url(sent_campaign, f"?window=range&start={start}"))
+    assert long_ago.status_code == 200
+    assert long_ago.context["totals"].sent == 2
+    assert len(long_ago.context["series"]) <= 2
+    assert ancient.status_code == 200

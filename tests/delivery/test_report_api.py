@@ -228,7 +228,7 @@ def test_happenings_of_another_campaign_are_not_counted(live_campaign, api_clien
     campaign = two_locale_campaign(live_campaign)
     other = two_locale_campaign(live_campaign)
     [message] = accept_unitary(other, recipient("a@example.com"))
-    report_counts_add([Happening(type="sent", message=message, at=timezone.now())])
+    report_counts_add(happenings=[Happening(type="sent", message=message, at=timezone.now())])
 
     body = api_client("campaigns:read").get(_url(campaign)).json()
 

@@ -6,6 +6,7 @@ are the ones counted by hand."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from datetime import timezone as timezone_of
 
 import pytest
 from anymail.signals import AnymailTrackingEvent, tracking
@@ -14,7 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.utils import timezone
 
-from delivery.models import Message
+from delivery.models import Message, ReportCounter
 from delivery.reports.rebuild import report_counts_check
 from delivery.reports.selectors import ReportWindow, campaign_report
 from tests.delivery.sending_helpers import fan_out, person, static_audience
@@ -120,3 +121,28 @@ def test_rollups_equal_the_rows_after_real_tracking_feedback_and_unsubscribes(
     assert totals.unsubscribed == 1
     statuses = [Message.objects.get(pk=sent[name][0].pk).status for name in NAMES]
     assert statuses == ["delivered", "complained", "bounced"]
+
+
+def test_a_provider_time_with_an_offset_counts_in_its_utc_hour(live_campaign, send_inline) -> None:
+    # given a sent message, and a provider reporting it delivered at 10:40 in +05:30
+    people = [person("ana@example.com", consent={"email": "opted_in"})]
+    campaign = live_campaign(
+        category="marketing", audience=static_audience("One", people), content=TRACKED_CONTENT
+    )
+    message = Message.objects.get(execution=fan_out(campaign))
+    at = datetime(2026, 11, 29, 10, 40, tzinfo=timezone_of(timedelta(hours=5, minutes=30)))
+
+    # when it is recorded
+    event = AnymailTrackingEvent(
+        event_type="delivered",
+        timestamp=at,
+        event_id="d-offset",
+        metadata={"clarion_message_id": str(message.pk)},
+        esp_event={},
+    )
+    tracking.send(sender=object, event=event, esp_name="Postmark")
+
+    # then it counts in 05:00 UTC, the hour the rebuild finds it in too
+    delivered = ReportCounter.objects.get(campaign=campaign, metric="delivered")
+    assert delivered.hour == datetime(2026, 11, 29, 5, 0, tzinfo=UTC)
+    assert report_counts_check(campaign_id=campaign.pk) == []

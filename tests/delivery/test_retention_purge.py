@@ -94,7 +94,7 @@ def test_report_counts_stay_after_the_purge(live_campaign) -> None:
     execution = execution_at(live_campaign(), OLD)
     messages = [message_at(execution, OLD) for _ in range(3)]
     happenings_record(
-        [Happening("sent", m, OLD) for m in messages]
+        happenings=[Happening("sent", m, OLD) for m in messages]
         + [Happening("opened", messages[0], OLD, first=True)]
     )
     counts = [("opened", 1), ("opened_unique", 1), ("sent", 3)]

@@ -76,7 +76,7 @@ def test_old_weeks_of_final_messages_are_dropped_and_others_purged_in_batches(
     default_old = message_at(execution_b, WEEK_B, status="sent", id=OLD_STYLE_IDS[0])
     default_queued = message_at(execution_b, WEEK_B, status="queued", id=OLD_STYLE_IDS[1])
     default_recent = message_at(execution_b, NOW, status="sent", id=OLD_STYLE_IDS[2])
-    happenings_record([Happening("sent", m, WEEK_A) for m in dropped])
+    happenings_record(happenings=[Happening("sent", m, WEEK_A) for m in dropped])
     counts = list(ReportCounter.objects.values_list("metric", "key", "count"))
     assert partition_of("delivery_message", b_final.pk) == f"delivery_message_{_week(WEEK_B)}"
     assert partition_of("delivery_message", default_old.pk) == "delivery_message_default"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from delivery.models import Message, MessageEvent
+from audiences.services.profiles import profile_delete
+from delivery.models import Message, MessageEvent, WebhookDelivery
 from delivery.tracking.tokens import Purpose, token_make
 from tests.delivery.tracking_helpers import (
     TRACKED_CONTENT,
@@ -309,24 +310,37 @@ def test_the_client_address_comes_from_the_trusted_proxy_header_when_set(sent) -
     assert [(e[5], e[3]) for e in _events(message)] == [("192.0.2.0/24", False)]
 
 
-def test_erasing_the_profile_forgets_the_tracked_links_and_their_targets(sent) -> None:
-    # given a sent message whose personalised link was clicked
-    from audiences.services.profiles import profile_delete
-
-    message, (new, _sale), _pixel = sent
-    Client(HTTP_USER_AGENT=BROWSER).get(new)
+def test_erasing_the_profile_forgets_the_tracked_links_who_clicked_and_webhook_data(
+    sent,
+) -> None:
+    # given a sent message whose personalised link was clicked, with a webhook for clicks
+    message, (new, _sale), pixel = sent
+    endpoint_for("https://hooks.example.com/clarion", types=["clicked"])
+    Client(HTTP_USER_AGENT=BROWSER, REMOTE_ADDR="198.51.100.7").get(new)
     assert message.profile is not None
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.payload["data"]["userId"] == "ana@example.com"
 
     # when its profile is erased
     profile_delete(profile=message.profile)
 
-    # then the targets are gone from the message and its events, and the link is dead
+    # then the targets are gone from the message and its events, so is who clicked, and
+    # the link is dead
     message.refresh_from_db()
     assert message.links == []
     assert list(
-        MessageEvent.objects.filter(message=message).values_list("type", "link", "url")
-    ) == [("clicked", 1, "")]
+        MessageEvent.objects.filter(message=message).values_list(
+            "type", "link", "url", "user_agent", "ip"
+        )
+    ) == [("clicked", 1, "", "", "")]
     assert Client(HTTP_USER_AGENT=BROWSER).get(new).status_code == 404
+    # the webhook event (sent or still to send) no longer names the person or the link
+    delivery.refresh_from_db()
+    assert (delivery.payload["data"]["userId"], delivery.payload["data"]["url"]) == ("", "")
+    assert delivery.payload["data"]["messageId"] == str(message.pk)
+    # and a later open records nothing (the pixel still answers)
+    assert Client(HTTP_USER_AGENT=BROWSER).get(pixel).status_code == 200
+    assert MessageEvent.objects.filter(message=message, type="opened").count() == 0
 
 
 def test_a_click_with_a_webhook_endpoint_reads_no_deferred_field(sent) -> None:
@@ -357,3 +371,25 @@ def test_a_click_with_a_webhook_endpoint_reads_no_deferred_field(sent) -> None:
         'SELECT "delivery_execution"."id" AS',
         'INSERT INTO "delivery_webhookdelivery"',
     ]
+
+
+def test_a_click_the_database_cannot_record_still_redirects(sent, monkeypatch) -> None:
+    # given a database that refuses the write (locked, or gone for a moment)
+    _message, (new, _sale), pixel = sent
+
+    def locked(**_kwargs: object) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("delivery.tracking.views.message_click_record", locked)
+    monkeypatch.setattr("delivery.tracking.views.message_open_record", locked)
+
+    # when the link is followed and the pixel loaded
+    click = Client(HTTP_USER_AGENT=BROWSER).get(new)
+    image = Client(HTTP_USER_AGENT=BROWSER).get(pixel)
+
+    # then the person still gets where the link goes, and the mail client its image
+    assert (click.status_code, click["Location"]) == (
+        302,
+        "https://shop.example/new?id=7&utm=mail#top",
+    )
+    assert (image.status_code, image["Content-Type"]) == (200, "image/gif")

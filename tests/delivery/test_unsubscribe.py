@@ -13,6 +13,7 @@ from django.test import Client, override_settings
 from audiences.models import Consent, Suppression
 from campaigns.preview import campaign_preview
 from delivery.models import Message, MessageEvent
+from delivery.services.subscriptions import address_resubscribe, address_unsubscribe
 from tests.delivery.sending_helpers import fan_out, person, static_audience
 from tests.delivery.tracking_helpers import TRACKED_CONTENT, counters, last_email
 
@@ -198,3 +199,18 @@ def test_the_page_speaks_traditional_chinese_from_the_projects_catalogue(
     )
     assert "您已取消訂閱" in done.content.decode()
     assert "重新訂閱" in done.content.decode()
+
+
+def test_an_empty_address_changes_no_ones_consent() -> None:
+    # given two profiles without a mobile number, opted in to SMS and email
+    for name in ("ana", "bo"):
+        person(f"{name}@example.com", consent={"email": "opted_in", "sms": "opted_in"})
+
+    # when an erased message's (empty) address is unsubscribed, or subscribed again
+    stopped = address_unsubscribe(channel="sms", address="", source="sms_stop")
+    started = address_resubscribe(channel="email", address="", source="link")
+
+    # then nothing changed for anyone
+    assert (stopped, started) == (False, False)
+    assert set(Consent.objects.values_list("status", flat=True)) == {"opted_in"}
+    assert not Suppression.objects.exists()

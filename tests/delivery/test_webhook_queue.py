@@ -83,7 +83,7 @@ def test_no_query_when_no_endpoint_matches(live_campaign, monkeypatch) -> None:
     webhook_routes()
 
     with CaptureQueriesContext(connection) as queries:
-        queued = webhook_events_add(_happenings(messages))
+        queued = webhook_events_add(happenings=_happenings(messages))
 
     assert (queued, len(queries)) == (0, 0)
 
@@ -96,7 +96,7 @@ def test_no_query_without_endpoints(live_campaign) -> None:
     webhook_routes()
 
     with CaptureQueriesContext(connection) as queries:
-        queued = webhook_events_add(_happenings(messages))
+        queued = webhook_events_add(happenings=_happenings(messages))
 
     assert (queued, len(queries)) == (0, 0)
 
@@ -109,11 +109,11 @@ def test_a_batch_of_fifty_costs_two_queries(live_campaign) -> None:
     messages = list(Message.objects.filter(pk__in=ids(accepted)))
     endpoint_for(URL, types=["sent"], name="one")
     endpoint_for(URL, types=["sent"], name="two")
-    webhook_events_add(_happenings(messages[:1]))
+    webhook_events_add(happenings=_happenings(messages[:1]))
     WebhookDelivery.objects.all().delete()
 
     with CaptureQueriesContext(connection) as queries:
-        queued = webhook_events_add(_happenings(messages))
+        queued = webhook_events_add(happenings=_happenings(messages))
 
     # then: the executions' request ids, one insert
     assert queued == 100
