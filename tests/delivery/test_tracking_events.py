@@ -42,6 +42,15 @@ def sent(live_campaign, send_inline):
     return message, paths(html, "/t/c/"), pixel
 
 
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """Each captured statement's first three words, savepoints left out."""
+    return [
+        " ".join(q["sql"].split()[:3])
+        for q in queries.captured_queries
+        if "SAVEPOINT" not in q["sql"]
+    ]
+
+
 def _events(message: Message) -> list[tuple[str, int, bool, bool, str, str, str]]:
     return list(
         MessageEvent.objects.filter(message=message)
@@ -197,11 +206,7 @@ def test_the_redirect_costs_one_query_to_find_and_three_statements_to_record(sen
     # click on a link cannot be the message's first. The rest are savepoints (the outer
     # one is BEGIN/COMMIT outside a test's transaction).
     assert response.status_code == 302
-    statements = [
-        " ".join(q["sql"].split()[:3])
-        for q in queries.captured_queries
-        if "SAVEPOINT" not in q["sql"]
-    ]
+    statements = _statements(queries)
     assert statements == [
         'SELECT "delivery_message"."id", "delivery_message"."execution_id",',
         'INSERT INTO "delivery_messageevent"',
@@ -358,11 +363,7 @@ def test_a_click_with_a_webhook_endpoint_reads_no_deferred_field(sent) -> None:
     # then the webhook event needs only the execution's request id and the delivery
     # insert: every message field the payload carries came with the first SELECT
     assert response.status_code == 302
-    statements = [
-        " ".join(q["sql"].split()[:3])
-        for q in queries.captured_queries
-        if "SAVEPOINT" not in q["sql"]
-    ]
+    statements = _statements(queries)
     assert statements == [
         'SELECT "delivery_message"."id", "delivery_message"."execution_id",',
         'INSERT INTO "delivery_messageevent"',
