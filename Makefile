@@ -35,16 +35,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-# Translations: each locale/*/LC_MESSAGES/django.po compiled to its .mo (needs GNU gettext's
-# msgfmt; without it Clarion runs in English and says so).
+# Translations: each locale/*/LC_MESSAGES/django.po compiled to its .mo (GNU gettext's
+# msgfmt when installed, else Babel in Python: core/management/commands/compile_translations.py).
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
 %.mo: %.po $(STAMP)
-	@if command -v msgfmt >/dev/null 2>&1; then \
-	  $(BIN)/python manage.py compilemessages --ignore=$(VENV) --ignore=var --verbosity 0; \
-	else \
-	  echo "msgfmt not found (install gettext): pages stay in English"; \
-	fi
+	$(BIN)/python manage.py compile_translations
 
 install: $(STAMP) $(MO_FILES)
 
