@@ -12,7 +12,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
@@ -255,6 +255,10 @@ def _forget(key: ApiKey) -> None:
     transaction.on_commit(lambda: cache.delete(_cache_key(key.key_hash)))
 
 
+# When this process last asked the shared cache whether to record a key's use (by key id).
+_last_used_asked: dict[Any, datetime] = {}
+
+
 def api_key_authenticate(secret: str) -> ApiKey | None:
     """The active key whose secret this is, or None.
 
@@ -275,7 +279,14 @@ def api_key_authenticate(secret: str) -> ApiKey | None:
     # never written back: a key revoked meanwhile must not be cached again.
     now = timezone.now()
     stale = key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION
+    # The cached key keeps its old last_used_at, so after a minute every call looks stale:
+    # this process asks the shared cache at most once a minute per key, not once a call.
+    asked = _last_used_asked.get(key.pk)
+    if stale and asked is not None and now - asked < LAST_USED_RESOLUTION:
+        stale = False
     seconds = int(LAST_USED_RESOLUTION.total_seconds())
+    if stale:
+        _last_used_asked[key.pk] = now
     if stale and cache.add(f"apikey-used:{key.pk}", 1, seconds):
         try:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

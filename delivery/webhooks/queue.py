@@ -109,6 +109,8 @@ def webhook_events_add(*, happenings: Sequence[Happening]) -> int:
     Call it in the transaction that records the happenings. Returns how many
     deliveries it queued.
     """
+    if not any(happening.type in WEBHOOK_TYPE_OF for happening in happenings):
+        return 0  # acceptance's "targeted", retries: no endpoint can want them, no lookup
     routes = webhook_routes()
     if not routes:
         return 0

@@ -118,3 +118,27 @@ def test_switching_a_revoked_key_back_on_needs_everything_it_carries() -> None:
         "created",
         "revoked",
     ]
+
+
+def test_a_process_asks_the_shared_cache_about_a_keys_use_once_a_minute(monkeypatch) -> None:
+    # given a key, and the shared cache's "record this use?" question counted
+    from core import apikeys
+
+    _key, secret = api_key_create(name="busy", scopes=["executions:trigger"])
+    asked: list[str] = []
+    real_add = apikeys.cache.add
+
+    def add(name: str, *args: object, **kwargs: object) -> bool:
+        asked.append(name)
+        return bool(real_add(name, *args, **kwargs))
+
+    monkeypatch.setattr(apikeys.cache, "add", add)
+    monkeypatch.setattr(apikeys, "_last_used_asked", {})
+
+    # when it authenticates five calls in a row (its cached copy never learns last_used_at)
+    keys = [apikeys.api_key_authenticate(secret) for _ in range(5)]
+
+    # then the use was recorded once, and the shared cache asked once, not five times
+    assert all(k is not None for k in keys)
+    assert len(asked) == 1
+    assert ApiKey.objects.get(name="busy").last_used_at is not None

@@ -88,6 +88,24 @@ def test_no_query_when_no_endpoint_matches(live_campaign, monkeypatch) -> None:
     assert (queued, len(queries)) == (0, 0)
 
 
+def test_acceptance_asks_nothing_of_the_endpoint_cache(live_campaign, monkeypatch) -> None:
+    # given endpoints for every event, and their routes' lookup watched
+    campaign = live_campaign(create_new_profiles=True)
+    endpoint_for(URL)
+    messages = list(
+        Message.objects.filter(pk__in=ids(accept_unitary(campaign, recipient("a@example.com"))))
+    )
+    looked_up: list[int] = []
+    monkeypatch.setattr("delivery.webhooks.queue.webhook_routes", lambda: looked_up.append(1) or [])
+
+    # when what acceptance and retries record is queued
+    queued = webhook_events_add(happenings=_happenings(messages, "targeted"))
+    queued += webhook_events_add(happenings=_happenings(messages, "retried"))
+
+    # then no endpoint can want it, and the cache of endpoints was not even read
+    assert (queued, looked_up) == (0, [])
+
+
 def test_no_query_without_endpoints(live_campaign) -> None:
     campaign = live_campaign(create_new_profiles=True)
     messages = list(
