@@ -31,6 +31,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -182,9 +183,7 @@ def scenario_run(scenario: Scenario, options: argparse.Namespace) -> dict[str, A
     timeout = minutes * 60 * options.timeout_scale
     argv = [PYTHON, str(script), "--runs", str(1 if options.quick else options.runs)]
     argv += ["--quick"] if options.quick else []
-    print(
-        f"\n== {scenario.name}: {' '.join(argv[1:])} (at most {timeout / 60:.0f} min)", flush=True
-    )
+    print(f"\n== {scenario.name}: {' '.join(argv[1:])} (at most {timeout:,.0f} s)", flush=True)
     started = time.monotonic()
     child = subprocess.Popen(argv, cwd=ROOT, start_new_session=True)
     status: str
@@ -192,7 +191,7 @@ def scenario_run(scenario: Scenario, options: argparse.Namespace) -> dict[str, A
         child.wait(timeout=timeout)
         status = "ok" if child.returncode == 0 else f"failed (exit {child.returncode})"
     except subprocess.TimeoutExpired:
-        print(f"\n== {scenario.name}: over {timeout / 60:.0f} min, stopping it", flush=True)
+        print(f"\n== {scenario.name}: over {timeout:,.0f} s, stopping it", flush=True)
         _group_stop(child.pid, STOP_GRACE_SECONDS, child)
         status = "timed out"
     except KeyboardInterrupt:
@@ -224,11 +223,15 @@ def results_since(started_at: float, order: list[str]) -> list[dict[str, Any]]:
 
 
 def machine_header(machine: dict[str, Any]) -> str:
+    """One line: "2 cores, 23.5 GiB, Python 3.11.7, PostgreSQL 15.20, Redis 7.0.15; ..."."""
     load = ", ".join(f"{x:g}" for x in machine["load_average"])
+    # "psql (PostgreSQL) 15.20 (Debian ...)" and "Redis server v=7.0.15 sha=... ": the versions.
+    postgresql = next(iter(re.findall(r"\) (\d[\d.]*)", machine["postgresql"])), "?")
+    redis = next(iter(re.findall(r"v=(\d[\d.]*)", machine["redis"])), "?")
     return (
         f"{machine['cores']} cores, {machine['memory_gib']} GiB, Python {machine['python']}, "
-        f"{machine['postgresql'] or 'PostgreSQL ?'}, {machine['redis'] or 'Redis ?'}; "
-        f"load average {load} at the start; {machine['measured_at']}"
+        f"PostgreSQL {postgresql}, Redis {redis}; load average {load} at the start; "
+        f"{machine['measured_at']}"
     )
 
 
