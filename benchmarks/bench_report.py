@@ -168,7 +168,7 @@ INSERT INTO delivery_message (
     id, execution_id, campaign_id, version_id, channel, position, recipient_type, namespace,
     user_id, address, recipient_profile, recipient_context, locale, status, reason,
     reason_detail, warnings, attempts, provider_message_id, accepted_at, sent_at, updated_at,
-    feedback_at
+    feedback_at, links
 )
 SELECT
     gen_random_uuid(), %(execution)s, %(campaign)s, %(version)s, 'email', i, 'aep', 'email',
@@ -181,7 +181,7 @@ SELECT
          WHEN r < 70 THEN 'suppressed' WHEN r < 80 THEN 'no_address' ELSE '' END,
     '', '[]', CASE WHEN r >= 30 AND r < 80 THEN 0 ELSE 1 END, '',
     at, CASE WHEN r >= 80 THEN at + interval '2 seconds' END, at + interval '2 seconds',
-    CASE WHEN r >= 100 THEN at + interval '1 minute' END
+    CASE WHEN r >= 100 THEN at + interval '1 minute' END, '[]'
 FROM (
     SELECT i, i * 7919 %% 1000 AS r,
            %(start)s::timestamptz + (i::float8 / %(n)s * %(span)s) * interval '1 second' AS at
