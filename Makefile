@@ -23,7 +23,7 @@ FIND_PYTHON = set -f; python=; \
 	  exit 1; \
 	fi
 
-.PHONY: run test lint typecheck check install clean which-python bench-trigger bench-report
+.PHONY: run test lint typecheck check install clean which-python bench bench-trigger bench-report
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -68,8 +68,15 @@ check: lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-# The trigger API's figures (docs/performance.md). Needs PostgreSQL, Redis and wrk; drops
-# and creates the database clarion_bench. Options: make bench-trigger BENCH_ARGS="--duration 60".
+# Issue 9's figures, every scenario in turn, and one table (docs/performance.md): about
+# 40 minutes. Needs PostgreSQL, Redis and wrk. Options: make bench BENCH_ONLY=trigger,import
+# BENCH_ARGS="--quick" (a smoke run) or "--runs 5" or "--with-report" (adds the
+# 10-million-message report: 25 minutes, 8 GiB).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) $(BENCH_ARGS)
+
+# The trigger API's figures (docs/performance.md). Needs PostgreSQL, Redis and wrk; creates,
+# then drops, the database clarion_bench_trigger. Options: make bench-trigger BENCH_ARGS="--quick".
 bench-trigger: $(STAMP)
 	$(BIN)/python benchmarks/bench_trigger.py $(BENCH_ARGS)
 

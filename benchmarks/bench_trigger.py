@@ -1,10 +1,13 @@
-"""Trigger API speed (issue 7): accepted calls per second, acceptance latency, the
+"""Trigger API speed (issues 7 and 9): accepted calls per second, acceptance latency, the
 ceiling of a bare Django view, and end-to-end latency to an SMTP server.
 
-Run: `.venv/bin/python benchmarks/bench_trigger.py [--duration 20] [--runs 3]
-[--database-url postgres://.../clarion_bench] [--redis-url redis://.../14]
-[--broker-url redis://.../15]` (or `make bench-trigger`). Needs PostgreSQL, Redis
-and `wrk` on the machine. In one invocation it:
+Run: `.venv/bin/python benchmarks/bench_trigger.py [--runs 3] [--quick] [--duration 60]
+[--database-url postgres://.../clarion_bench_trigger] [--redis-url redis://.../14]
+[--broker-url redis://.../15]` (or `make bench-trigger`, or `make bench` with the other
+scenarios). Needs PostgreSQL, Redis and `wrk` on the machine. The defaults are issue 9's:
+60-second wrk runs, 3 runs, end to end at 200 calls/s; `--quick` is a smoke run of about
+two minutes (10-second runs, 1 run, end to end at 50 calls/s) whose figures mean little.
+In one invocation it:
 
 1. drops and creates the database of --database-url, migrates it, empties the two
    Redis databases, and seeds a live transactional email campaign, --profiles known
@@ -27,8 +30,10 @@ and `wrk` on the machine. In one invocation it:
    used per request (gunicorn, PostgreSQL backends, Redis, wrk; read from /proc);
 5. starts the worker again and counts how many of the accepted backlog it sends in
    --drain-seconds (its send rate);
-6. prints Markdown tables, writes benchmarks/results/trigger.json, and stops every
-   process it started (also on an error or Ctrl-C). Logs are under var/bench-trigger/.
+6. prints Markdown tables, writes benchmarks/results/trigger.json (the issue's figures
+   through benchmarks/harness.py; the per-party CPU table and every run in its
+   details), stops every process it started (also on an error, Ctrl-C or SIGTERM) and
+   drops the database (unless --keep). Logs are under var/bench-trigger/.
 """
 
 from __future__ import annotations
@@ -51,7 +56,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.harness import print_figures, results_write
 from benchmarks.trigger_delivery import TRIGGER_PATH, drain, end_to_end, smoke
+from benchmarks.trigger_figures import trigger_figures
 from benchmarks.trigger_report import report, summary
 from benchmarks.trigger_stack import (
     CpuMeter,
@@ -65,26 +72,56 @@ from benchmarks.trigger_stack import (
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench-trigger"
 LUA = ROOT / "benchmarks" / "trigger_wrk.lua"
-RESULT = ROOT / "benchmarks" / "results" / "trigger.json"
 BARE_PATH = "/bench/bare"
 WARMUP_SECONDS = 3
 PYTHON = sys.executable
+# Issue 9: 60 s sustained, median of 3 runs, end to end at a steady 200 calls/s.
+FULL: dict[str, Any] = {
+    "duration": 60,
+    "runs": 3,
+    "profiles": 10_000,
+    "e2e_rate": [200.0],
+    "e2e_duration": 30.0,
+    "drain_seconds": 20.0,
+}
+# A smoke run of about two minutes: proves the script works, its figures mean little.
+QUICK: dict[str, Any] = {
+    "duration": 10,
+    "runs": 1,
+    "profiles": 2_000,
+    "e2e_rate": [50.0],
+    "e2e_duration": 10.0,
+    "drain_seconds": 10.0,
+}
 
 
 def options_parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
+    env = os.environ.get
     add(
         "--database-url",
-        default="postgres://postgres@127.0.0.1:5432/clarion_bench",
-        help="PostgreSQL; this database is dropped and created again.",
+        default=env(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clarion_bench_trigger"
+        ),
+        help="PostgreSQL; this database is dropped, created again and dropped at the end.",
     )
-    add("--redis-url", default="redis://127.0.0.1:6379/14", help="Cache and rate limit (emptied).")
-    add("--broker-url", default="redis://127.0.0.1:6379/15", help="Celery broker (emptied).")
+    add("--keep", action="store_true", help="Keep the database afterwards.")
+    add(
+        "--redis-url",
+        default=env("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        help="Cache and rate limit (emptied).",
+    )
+    add(
+        "--broker-url",
+        default=env("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15"),
+        help="Celery broker (emptied).",
+    )
+    add("--quick", action="store_true", help="A smoke run: small and short, one run.")
     add("--port", type=int, default=8931, help="gunicorn's port on 127.0.0.1.")
     add("--smtp-port", type=int, default=8925, help="The SMTP sink's port on 127.0.0.1.")
-    add("--duration", type=int, default=20, help="Seconds per wrk run.")
-    add("--runs", type=int, default=3, help="wrk runs per endpoint (median, min, max).")
+    add("--duration", type=int, default=None, help="Seconds per wrk run (60; quick: 10).")
+    add("--runs", type=int, default=None, help="Runs per figure: median, min, max (3; quick: 1).")
     add("--connections", type=int, default=16, help="wrk connections.")
     add("--wrk-threads", type=int, default=2)
     # gthread, 2 processes x 4 threads: the best of the four set-ups tried (docs/performance.md).
@@ -92,23 +129,39 @@ def options_parse() -> argparse.Namespace:
     add("--worker-class", choices=["sync", "gthread"], default="gthread")
     add("--threads", type=int, default=4, help="Threads per gunicorn worker (gthread).")
     add("--concurrency", type=int, default=2, help="Celery worker processes.")
-    add("--profiles", type=int, default=10_000, help="Known profiles seeded.")
+    add("--profiles", type=int, default=None, help="Known profiles seeded (10,000; quick: 2,000).")
     add(
         "--e2e-rate",
         type=float,
         nargs="+",
-        default=[100.0],
-        help="Calls per second, end to end; several rates run one after the other.",
+        default=None,
+        help="Calls per second, end to end (200; quick: 50); several rates run one after "
+        "the other, --runs times each; the figures are the highest rate's.",
     )
-    add("--e2e-duration", type=float, default=20.0, help="Seconds of paced calls (0: skip).")
+    add(
+        "--e2e-duration",
+        type=float,
+        default=None,
+        help="Seconds of paced calls per run (30; quick: 10; 0: skip).",
+    )
     add("--e2e-wait", type=float, default=120.0, help="Longest wait for the last arrivals.")
-    add("--drain-seconds", type=float, default=20.0, help="Worker send rate window (0: skip).")
+    add(
+        "--drain-seconds",
+        type=float,
+        default=None,
+        help="Worker send rate window (20; quick: 10; 0: skip).",
+    )
     add(
         "--settings",
         default="benchmarks.settings_bench",
         help="Settings module of the web and worker processes (to measure a variant).",
     )
     options = parser.parse_args()
+    # Full (issue 9's figures) and quick (a smoke run) defaults; an explicit option wins.
+    defaults = QUICK if options.quick else FULL
+    for name, value in defaults.items():
+        if getattr(options, name) is None:
+            setattr(options, name, value)
     if options.runs < 1 or options.duration < 1:
         parser.error("--runs and --duration must be at least 1")
     return options  # fmt: skip
@@ -153,6 +206,16 @@ def services_reset(options: argparse.Namespace) -> dict[str, str]:
         client.flushdb()
         redis_version = str(client.info("server")["redis_version"])
     return {"postgresql": str(row[0]) if row else "?", "redis": redis_version}
+
+
+def database_drop(options: argparse.Namespace) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(options.database_url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as pg:
+        pg.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def memory_gib() -> float:
@@ -262,14 +325,15 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         port_wait(options.port, 60, web)
         http_wait(url + "/api/v1/health", 60)
 
-        def start_worker() -> None:
-            stack.start("celery", celery_argv(options))
+        def start_worker() -> subprocess.Popen[bytes]:
+            return stack.start("celery", celery_argv(options))
 
         start_worker()
         smoke(url, seed, sink, timeout=60)
         e2e = [
             end_to_end(options, rate, url, seed, sink, stack)
             for rate in (sorted(options.e2e_rate) if options.e2e_duration else [])
+            for _run in range(options.runs)
         ]
         stack.stop("celery")  # the accept runs measure the web tier alone
 
@@ -277,6 +341,12 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             return [seed["campaignId"], seed["apiKey"], tag, str(seed["profiles"])]
 
         meters = meters_for(options, web.pid)
+
+        def worker_meters_of(worker_group: int) -> Meters:
+            # The same parties, with the Celery processes in the web tier's place.
+            by_party = meters_for(options, worker_group)
+            return {"worker": by_party.pop("web"), **by_party}
+
         for path in (BARE_PATH, TRIGGER_PATH):
             warm = lua_args(f"warm-{secrets.token_hex(4)}")
             wrk_run(url + path, options, WARMUP_SECONDS, warm, meters)
@@ -289,7 +359,9 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 runs.append(result)
                 print(f"{path}: {json.dumps(result)}", flush=True)
                 stack.check()
-        drained = drain(options, sink, stack, start_worker) if options.drain_seconds else {}
+        drained = {}
+        if options.drain_seconds:
+            drained = drain(options, sink, stack, start_worker, worker_meters_of)
     ceiling, trigger = summary(bare_runs), summary(trigger_runs)
     return {
         "machine": machine,
@@ -328,10 +400,14 @@ def main() -> None:
         result = run(options)
     except KeyboardInterrupt:
         raise SystemExit("interrupted; every process the benchmark started was stopped") from None
+    finally:
+        if not options.keep:
+            database_drop(options)
     report(result)
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2))
-    print(f"\nwrote {RESULT.relative_to(ROOT)}")
+    figures = trigger_figures(result)
+    print_figures("trigger", figures)
+    written = results_write("trigger", figures, details=result)
+    print(f"\nwrote {written.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -95,8 +95,11 @@ def report(result: dict[str, Any]) -> None:
             ]
             print(f"| {label} | " + " | ".join(values) + " |")
     drained = result["worker_drain"]
-    if drained:
+    if "error" in drained:
+        print(f"\nWorker send rate: not measured, {drained['error']}.")
+    elif drained:
         print(
             f"\nWorker send rate ({drained['processes']} Celery processes, backlog): "
-            f"{drained['per_second']} messages/s ({drained['sent']} in {drained['seconds']:g} s)."
+            f"{drained['per_second']} messages/s ({drained['sent']} in {drained['seconds']:g} s); "
+            f"CPU ms per message: {drained['cpu_ms_per_message']}."
         )  # fmt: skip
