@@ -128,9 +128,9 @@ def test_a_process_asks_the_shared_cache_about_a_keys_use_once_a_minute(monkeypa
     asked: list[str] = []
     real_add = apikeys.cache.add
 
-    def add(name: str, *args: object, **kwargs: object) -> bool:
+    def add(name: str, value: object, timeout: int | None = None) -> bool:
         asked.append(name)
-        return bool(real_add(name, *args, **kwargs))
+        return bool(real_add(name, value, timeout))
 
     monkeypatch.setattr(apikeys.cache, "add", add)
     monkeypatch.setattr(apikeys, "_last_used_asked", {})
