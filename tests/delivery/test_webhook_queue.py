@@ -96,7 +96,12 @@ def test_acceptance_asks_nothing_of_the_endpoint_cache(live_campaign, monkeypatc
         Message.objects.filter(pk__in=ids(accept_unitary(campaign, recipient("a@example.com"))))
     )
     looked_up: list[int] = []
-    monkeypatch.setattr("delivery.webhooks.queue.webhook_routes", lambda: looked_up.append(1) or [])
+
+    def routes() -> list[object]:
+        looked_up.append(1)
+        return []
+
+    monkeypatch.setattr("delivery.webhooks.queue.webhook_routes", routes)
 
     # when what acceptance and retries record is queued
     queued = webhook_events_add(happenings=_happenings(messages, "targeted"))
