@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +132,7 @@ def main() -> None:
     print(f"wrote {out.relative_to(ROOT)}")
 
 
-def _measure(runs: int, calls: int) -> dict[str, object]:
+def _measure(runs: int, calls: int) -> dict[str, Any]:
     import django
 
     django.setup()
