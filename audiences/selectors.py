@@ -7,11 +7,11 @@ a profile with the relations the API shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from audiences.identities import IdentityValueError, identity_normalize
@@ -87,9 +87,26 @@ class ProfileNotFound(ClarionError):
     status: int = 404
 
 
-def identity_namespace_get(code: str, *, at: str = "/namespace") -> IdentityNamespace:
-    """The namespace with this code; ``UnknownNamespace`` pointing at ``at`` otherwise."""
-    namespace = IdentityNamespace.objects.filter(code=code).first()
+def identity_namespaces() -> dict[str, IdentityNamespace]:
+    """Every identity namespace by code: one query for a caller that needs several."""
+    return {ns.code: ns for ns in IdentityNamespace.objects.all()}
+
+
+def identity_namespace_get(
+    code: str,
+    *,
+    at: str = "/namespace",
+    namespaces: Mapping[str, IdentityNamespace] | None = None,
+) -> IdentityNamespace:
+    """The namespace with this code; ``UnknownNamespace`` pointing at ``at`` otherwise.
+
+    A caller that already read every namespace (``identity_namespaces``) passes them.
+    """
+    namespace = (
+        IdentityNamespace.objects.filter(code=code).first()
+        if namespaces is None
+        else namespaces.get(code)
+    )
     if namespace is None:
         message = _("Unknown identity namespace “%s”.") % code
         raise UnknownNamespace(message=message, errors=[FieldError(at, message)])
@@ -125,11 +142,21 @@ def profile_resolve(*, namespace: str | IdentityNamespace, value: str, at: str =
     return identity.profile
 
 
-def profile_with_relations(profile: Profile) -> Profile:
+_RELATIONS = (
+    Prefetch("identities", queryset=Identity.objects.select_related("namespace")),
+    "push_registrations",
+    "consents",
+)
+
+
+def profile_with_relations(profile: Profile, *, fresh: bool = False) -> Profile:
     """``profile`` again with its identities (and their namespaces), push registrations and
-    consents prefetched: reading all of them costs three more queries, not one per row."""
-    return Profile.objects.prefetch_related(
-        Prefetch("identities", queryset=Identity.objects.select_related("namespace")),
-        "push_registrations",
-        "consents",
-    ).get(pk=profile.pk)
+    consents prefetched: reading all of them costs three more queries, not one per row.
+
+    ``fresh``: the caller has just written ``profile`` itself, so its fields are what the
+    database holds; only the relations are read (one query less than reading it again).
+    """
+    if fresh:
+        prefetch_related_objects([profile], *_RELATIONS)
+        return profile
+    return Profile.objects.prefetch_related(*_RELATIONS).get(pk=profile.pk)

@@ -1,86 +1,199 @@
-"""Profiles API speed: one batch of 1,000 upserts vs 1,000 single PUTs.
+"""Scenario ``profile-put``: server time of one ``PUT /api/v1/profiles/{namespace}/{value}``.
 
-Run: `.venv/bin/python benchmarks/bench_profiles_api.py` (a throw-away SQLite
-database under var/bench-api/; set DATABASE_URL for PostgreSQL). Requests go
-through Django's test client in-process (no network), so the figures are the
-server's own cost. Prints a table and writes benchmarks/results/profiles_api.json.
+Run alone: `.venv/bin/python benchmarks/bench_profiles_api.py [--runs 3] [--quick]
+[--database-url postgres://...]`.
+
+On PostgreSQL (the database ``clarion_bench_profile_put``, created, migrated and
+dropped at the end), with production settings (DEBUG off, the API key check
+cached as in production). Each call goes through Django's WSGI handler in this
+process (``django.test.Client``, with the API key in ``Authorization``): the
+time measured is the server's own (middleware, authentication, parsing, the
+queries and the JSON response) plus the test client's small cost of building the
+request, and no network. Each run PUTs ``--calls`` new profiles (201) and then
+updates each of them once (200), timing every call; the median and p99 of each
+are the figures. The number of queries per call is counted once and reported.
+Writes ``benchmarks/results/profile-put.json``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import secrets
+import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-os.environ["CLARION_DATA_DIR"] = str(ROOT / "var" / "bench-api")
-(ROOT / "var" / "bench-api" / "staticfiles").mkdir(parents=True, exist_ok=True)
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-
-from audiences.models import Profile  # noqa: E402
-from core.apikeys import api_key_create  # noqa: E402
-
-N = 1000
+DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/clarion_bench_profile_put"
+SCENARIO = "profile-put"
+GOAL_MS = 2.0  # issue 9: at most 2 ms of server time per PUT, on PostgreSQL
+CALLS = 2000
+QUICK_CALLS = 300
+WARM_UP_CALLS = 50  # first calls load code, compile templates and fill caches
 
 
-def _items(offset: int, tier: str) -> list[dict[str, object]]:
-    return [
+def _database(url: str, *, create: bool) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    admin_url, name = urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        if create:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _body(index: int, tier: str) -> str:
+    return json.dumps(
         {
-            "namespace": "email",
-            "value": f"person{offset + i}@example.com",
-            "attributes": {"tier": tier, "name": {"first": f"P{i}"}},
+            "attributes": {"tier": tier, "name": {"first": f"P{index}"}, "visits": index},
             "locale": "en",
             "consent": {"email": "opted_in"},
         }
-        for i in range(N)
-    ]
+    )
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:
-    if connection.vendor == "sqlite":
-        db = ROOT / "var" / "bench-api" / "clarion.sqlite3"
-        db.unlink(missing_ok=True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="300 calls, 1 run")
+    parser.add_argument("--calls", type=int, default=None, help=f"per run (default {CALLS})")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_PROFILE_PUT_DATABASE_URL", DEFAULT_POSTGRES_URL),
+        help="PostgreSQL URL; its database is created, and dropped at the end.",
+    )
+    options = parser.parse_args()
+    runs = 1 if options.quick else options.runs
+    calls = options.calls or (QUICK_CALLS if options.quick else CALLS)
+
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(60),
+        DATABASE_URL=options.database_url,
+        ALLOWED_HOSTS="localhost",
+        # Production caches the API key check in Redis; so does the benchmark.
+        REDIS_URL=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        LOG_LEVEL="WARNING",
+        CLARION_DATA_DIR=str(ROOT / "var" / "bench-profile-put"),
+    )
+    (ROOT / "var" / "bench-profile-put" / "staticfiles").mkdir(parents=True, exist_ok=True)
+    _database(options.database_url, create=True)
+    try:
+        details = _measure(runs, calls)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        _database(options.database_url, create=False)
+
+    from benchmarks.harness import Figure, print_figures, results_write
+
+    figures = [
+        Figure(
+            SCENARIO,
+            f"PUT, new profile, {label}",
+            "ms",
+            details[f"create_{key}"],
+            better="lower",
+            goal=GOAL_MS,
+            note="server time",
+        )
+        for label, key in (("median", "median"), ("p99", "p99"))
+    ] + [
+        Figure(
+            SCENARIO,
+            f"PUT, update, {label}",
+            "ms",
+            details[f"update_{key}"],
+            better="lower",
+            goal=GOAL_MS,
+            note="server time",
+        )
+        for label, key in (("median", "median"), ("p99", "p99"))
+    ]
+    out = results_write(SCENARIO, figures, details)
+    print_figures(SCENARIO, figures)
+    print(f"\nqueries per call: {details['queries_per_call']}")
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+def _measure(runs: int, calls: int) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from audiences.models import Profile
+    from core.apikeys import api_key_create
+
     call_command("migrate", verbosity=0)
-    Profile.objects.all().delete()
     _, secret = api_key_create(name="bench", scopes=["profiles:write"])
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_HOST="localhost")
-    rows: dict[str, float] = {}
 
-    for label, tier in (("batch, 1,000 new profiles", "gold"), ("batch, 1,000 updates", "silver")):
-        body = json.dumps({"profiles": _items(0, tier)})
+    def put(index: int, tier: str, expect: int) -> float:
+        path = f"/api/v1/profiles/email/person{index}@example.com"
         start = time.perf_counter()
-        response = client.post("/api/v1/profiles:batch", body, content_type="application/json")
-        rows[label] = time.perf_counter() - start
-        assert response.status_code == 200, response.content
+        response = client.put(
+            path, _body(index, tier), content_type="application/json", secure=True
+        )
+        elapsed = time.perf_counter() - start
+        assert response.status_code == expect, response.content
+        return elapsed * 1000
 
-    for label, tier in (("1,000 PUTs, new profiles", "gold"), ("1,000 PUTs, updates", "silver")):
-        start = time.perf_counter()
-        for item in _items(10_000, tier):
-            path = f"/api/v1/profiles/email/{item.pop('value')}"
-            item.pop("namespace")
-            response = client.put(path, json.dumps(item), content_type="application/json")
-            assert response.status_code in (200, 201), response.content
-        rows[label] = time.perf_counter() - start
+    for index in range(WARM_UP_CALLS):
+        put(-index - 1, "gold", 201)
+    queries: dict[str, int] = {}
+    with CaptureQueriesContext(connection) as captured:
+        put(-WARM_UP_CALLS - 1, "gold", 201)
+    queries["create"] = len(captured)
+    with CaptureQueriesContext(connection) as captured:
+        put(-WARM_UP_CALLS - 1, "silver", 200)
+    queries["update"] = len(captured)
 
-    print(f"Profiles API ({os.cpu_count()} cores, {connection.vendor})")
-    print(f"{'what':<30}{'seconds':>10}{'profiles/s':>12}")
-    for label, seconds in rows.items():
-        print(f"{label:<30}{seconds:>10.2f}{N / seconds:>12.0f}")
-    out = ROOT / "benchmarks" / "results" / "profiles_api.json"
-    out.write_text(
-        json.dumps({"cores": os.cpu_count(), "database": connection.vendor, "seconds": rows})
-    )
+    result: dict[str, list[float]] = {
+        "create_median": [],
+        "create_p99": [],
+        "update_median": [],
+        "update_p99": [],
+    }
+    for run in range(runs):
+        base = run * calls
+        created = [put(base + i, "gold", 201) for i in range(calls)]
+        updated = [put(base + i, "silver", 200) for i in range(calls)]
+        for label, times in (("create", created), ("update", updated)):
+            result[f"{label}_median"].append(round(statistics.median(times), 3))
+            result[f"{label}_p99"].append(round(_percentile(times, 0.99), 3))
+        print(
+            f"run {run + 1}: create median {result['create_median'][-1]} ms, "
+            f"update median {result['update_median'][-1]} ms",
+            flush=True,
+        )
+    return {
+        **result,
+        "calls_per_run": calls,
+        "queries_per_call": queries,
+        "profiles": Profile.objects.count(),
+        "database": connection.vendor,
+        "timing": "in process: django.test.Client through the WSGI handler, production settings",
+    }
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from audiences.profile_input import ProfileInput, profile_input_parse
 from audiences.selectors import (
     UnknownNamespace,
     identity_namespace_get,
+    identity_namespaces,
     profile_resolve,
     profile_with_relations,
 )
@@ -56,9 +57,11 @@ DELETE_PROFILES = Access("profiles:write", "audiences.delete_profile")
 IN_PATH = "/identity"
 
 
-def _namespace_or_404(code: str) -> IdentityNamespace:
+def _namespace_or_404(
+    code: str, namespaces: Mapping[str, IdentityNamespace] | None = None
+) -> IdentityNamespace:
     try:
-        return identity_namespace_get(code, at=IN_PATH + "/namespace")
+        return identity_namespace_get(code, at=IN_PATH + "/namespace", namespaces=namespaces)
     except UnknownNamespace as error:
         raise replace(error, status=404) from None
 
@@ -148,16 +151,19 @@ class ProfileDetailApi(APIView):
     )
     def put(self, request: Request, namespace: str, value: str) -> Response:
         """Create the profile (201) or update it (200): attributes merge deeply, identities add."""
-        ns = _namespace_or_404(namespace)
+        namespaces = identity_namespaces()  # one query for the path's and the body's
+        ns = _namespace_or_404(namespace, namespaces)
         body = request.data
         serializer = ProfileUpsertInputSerializer(data=body)
         errors = shape_errors(serializer, body)
         if errors:
             raise invalid_input(errors, status=400)  # the body does not match the document
-        data = profile_input_parse(namespace=ns.code, value=value, data=serializer.validated_data)
+        data = profile_input_parse(
+            namespace=ns.code, value=value, data=serializer.validated_data, namespaces=namespaces
+        )
         profile, created = profile_upsert(data=data)
         return Response(
-            profile_output(profile_with_relations(profile)),
+            profile_output(profile_with_relations(profile, fresh=True)),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

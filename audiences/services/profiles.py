@@ -41,10 +41,6 @@ class IdentityConflict(ClarionError):
     status: int = 409
 
 
-class _LostRace(Exception):
-    """A concurrent writer changed what ``_upsert_once`` read; the attempt is retried."""
-
-
 def deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """Merge ``changes`` into ``base``: nested objects merge, ``null`` removes a key.
 
@@ -78,22 +74,42 @@ def _apply(profile: Profile, data: ProfileInput) -> None:
             profile.mobile_number = key.value
 
 
-def consent_set(*, profile: Profile, channel: str, status: str, source: str) -> None:
-    Consent.objects.update_or_create(
-        profile=profile,
-        channel=channel,
-        defaults={"status": status, "source": source, "updated_at": timezone.now()},
+def consents_set(*, profile: Profile, statuses: Mapping[str, str], source: str) -> None:
+    """Record each channel's consent status: one upsert statement for all of them.
+
+    ``INSERT ... ON CONFLICT (profile, channel) DO UPDATE`` rather than
+    ``update_or_create`` (a read, savepoints and a write per channel): also race-free.
+    """
+    if not statuses:
+        return
+    now = timezone.now()
+    Consent.objects.bulk_create(
+        [
+            Consent(profile=profile, channel=channel, status=status, source=source, updated_at=now)
+            for channel, status in statuses.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["profile", "channel"],
+        update_fields=["status", "source", "updated_at"],
     )
+
+
+def consent_set(*, profile: Profile, channel: str, status: str, source: str) -> None:
+    consents_set(profile=profile, statuses={channel: status}, source=source)
 
 
 def _upsert_once(data: ProfileInput) -> tuple[Profile, bool]:
     keys = [data.identity, *data.extra_identities]
+    # One query finds the identities and locks (PostgreSQL) and reads their profiles.
     existing = list(
         Identity.objects.filter(
             namespace__in=[k.namespace for k in keys], value__in=[k.value for k in keys]
-        ).select_related("namespace")
+        )
+        .select_related("profile")
+        .select_for_update(of=("profile",))
     )
     owned = {(i.namespace_id, i.value): i.profile_id for i in existing}
+    profiles = {i.profile_id: i.profile for i in existing}
     owners = {owned[(k.namespace.pk, k.value)] for k in keys if (k.namespace.pk, k.value) in owned}
     if len(owners) > 1:
         raise IdentityConflict(
@@ -108,10 +124,7 @@ def _upsert_once(data: ProfileInput) -> tuple[Profile, bool]:
         _apply(profile, data)
         profile.save()
     else:
-        found = Profile.objects.select_for_update().filter(pk=owners.pop()).first()
-        if found is None:  # erased since its identities were read
-            raise _LostRace
-        profile = found
+        profile = profiles[owners.pop()]
         _apply(profile, data)
         profile.save()
     missing = [k for k in keys if (k.namespace.pk, k.value) not in owned]
@@ -120,8 +133,7 @@ def _upsert_once(data: ProfileInput) -> tuple[Profile, bool]:
         Identity.objects.bulk_create(
             [Identity(profile=profile, namespace=k.namespace, value=k.value) for k in missing]
         )
-    for channel, status in data.consent.items():
-        consent_set(profile=profile, channel=channel, status=status, source=data.consent_source)
+    consents_set(profile=profile, statuses=data.consent, source=data.consent_source)
     return profile, created
 
 
@@ -131,7 +143,7 @@ def profile_upsert(*, data: ProfileInput) -> tuple[Profile, bool]:
         try:
             with transaction.atomic():
                 return _upsert_once(data)
-        except (IntegrityError, _LostRace):
+        except IntegrityError:
             if attempt == UPSERT_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")

@@ -19,6 +19,7 @@ from tests.factories import UserFactory
 
 ANA = "/api/v1/profiles/email/ana@example.com"
 BATCH = "/api/v1/profiles:batch"
+DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE")  # not BEGIN, SAVEPOINT, COMMIT
 
 
 @pytest.fixture
@@ -238,6 +239,38 @@ def test_put_with_identities_of_two_profiles_is_409(writer: APIClient) -> None:
     )
     assert (Profile.objects.count(), Identity.objects.count()) == (2, 2)
     assert not Profile.objects.filter(attributes__has_key="x").exists()
+
+
+def test_put_costs_a_fixed_handful_of_queries(writer: APIClient) -> None:
+    writer.put(ANA, {"attributes": {"a": 1}}, format="json")  # the key is now cached and used
+    body = {"attributes": {"b": 2}, "consent": {"email": "opted_in", "sms": "opted_out"}}
+
+    with CaptureQueriesContext(connection) as created:
+        first = writer.put("/api/v1/profiles/email/bo@example.com", body, format="json")
+    with CaptureQueriesContext(connection) as updated:
+        second = writer.put("/api/v1/profiles/email/bo@example.com", body, format="json")
+
+    assert (first.status_code, second.status_code) == (201, 200)
+    # namespaces; identities with their profiles locked; the profile (insert or update);
+    # new identities (created only); one consent upsert for every channel; then the
+    # response's identities, push registrations and consents. Issue 9's budget is 2 ms.
+    statements = [w for q in created if (w := q["sql"].split(" ")[0]) in DATA_STATEMENTS]
+    assert statements == [
+        "SELECT",
+        "SELECT",
+        "INSERT",
+        "INSERT",
+        "INSERT",
+        "SELECT",
+        "SELECT",
+        "SELECT",
+    ]
+    statements = [w for q in updated if (w := q["sql"].split(" ")[0]) in DATA_STATEMENTS]
+    assert statements == ["SELECT", "SELECT", "UPDATE", "INSERT", "SELECT", "SELECT", "SELECT"]
+    assert dict(Consent.objects.values_list("channel", "status")) == {
+        "email": "opted_in",
+        "sms": "opted_out",
+    }
 
 
 # --- GET and DELETE ------------------------------------------------------------------
