@@ -10,6 +10,7 @@ also expire after ``TRIGGER_TARGET_CACHE_SECONDS``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -69,6 +70,10 @@ def trigger_target_forget(campaign_id: UUID) -> None:
 
 
 _VERSION_LABELS_KEY = "version-labels:{}"
+# A process's own memo of version labels (version_label_ids): how long, how many.
+VERSION_LABELS_MEMO_SECONDS = 5.0
+VERSION_LABELS_MEMO_SIZE = 1024
+_version_labels_memo: dict[UUID, tuple[float, frozenset[int]]] = {}
 
 
 def campaign_label_ids(campaign_id: UUID) -> frozenset[int]:
@@ -83,10 +88,20 @@ def campaign_label_ids(campaign_id: UUID) -> frozenset[int]:
 
 def version_label_ids(version_id: UUID) -> frozenset[int]:
     """The ids of the access labels a frozen version carries, cached for a minute (a
-    version never changes, but deleting an access label takes it off every version)."""
+    version never changes, but deleting an access label takes it off every version).
+
+    Each process also keeps what it read for ``VERSION_LABELS_MEMO_SECONDS``: every
+    trigger call asks, and a frozen version's answer only ever shrinks (a deleted
+    label), so a few seconds' delay only refuses a little longer. Fail closed.
+    """
+    now = time.monotonic()
+    memo = _version_labels_memo.get(version_id)
+    if memo is not None and now - memo[0] < VERSION_LABELS_MEMO_SECONDS:
+        return memo[1]
     key = _VERSION_LABELS_KEY.format(version_id)
     found = cache.get(key)
     if isinstance(found, frozenset):
+        _memo_version_labels(version_id, now, found)
         return found
     labels = frozenset(
         CampaignVersion.access_labels.through.objects.filter(
@@ -95,4 +110,11 @@ def version_label_ids(version_id: UUID) -> frozenset[int]:
     )
     # Not forever: deleting an access label removes it from every version that has it.
     cache.set(key, labels, TRIGGER_TARGET_CACHE_SECONDS)
+    _memo_version_labels(version_id, now, labels)
     return labels
+
+
+def _memo_version_labels(version_id: UUID, at: float, labels: frozenset[int]) -> None:
+    if len(_version_labels_memo) >= VERSION_LABELS_MEMO_SIZE:
+        _version_labels_memo.clear()  # live versions are few; a full memo is old ones
+    _version_labels_memo[version_id] = (at, labels)
