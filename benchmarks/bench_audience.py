@@ -114,6 +114,17 @@ def services_reset(options: argparse.Namespace) -> None:
         redis.Redis.from_url(url).flushdb()
 
 
+def database_create(database_url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(database_url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as pg:
+        name = sql.Identifier(parts.path.lstrip("/"))
+        pg.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        pg.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
 def database_drop(database_url: str) -> None:
     import psycopg
     from psycopg import sql
@@ -276,7 +287,8 @@ def postoffice(options: argparse.Namespace) -> dict[str, Any]:
         "DATABASE_URL": urlunsplit(database),
     }
     argv = ["benchmarks/audience_postoffice.py", "--messages", str(options.postoffice_messages),
-            "--port", str(options.smtp_port), "--processes", str(CORES)]  # fmt: skip
+            "--port", str(options.smtp_port), "--processes", "1"]  # fmt: skip
+    database_create(urlunsplit(database))
     try:
         result = child_json(argv, env)
     finally:
