@@ -34,7 +34,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from post_office import mail
-    from post_office.models import Email, STATUS
+    from post_office.models import STATUS, Email
 
     from benchmarks.audience_bare import Builder
 
