@@ -23,7 +23,7 @@ FIND_PYTHON = set -f; python=; \
 	  exit 1; \
 	fi
 
-.PHONY: run test lint typecheck check install clean which-python bench bench-trigger bench-report
+.PHONY: run test lint typecheck check install clean which-python bench bench-trigger bench-report bench-audience
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -88,3 +88,9 @@ bench-report: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# Audience sends and worker memory against bare loops and django-post-office (issue 9):
+# BENCH_ARGS="--quick" or "--only push,memory". Needs PostgreSQL and Redis.
+bench-audience: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/bench_audience.py $(BENCH_ARGS)
