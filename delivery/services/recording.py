@@ -5,8 +5,15 @@ batch), which costs more Python than sending the messages. Outcomes are mostly
 alike (a chunk's messages were sent together, in a few locales, with the same
 warnings), so messages with the same new values are written by one ``UPDATE``
 each, and the one value that differs per message, the provider's message id,
-by one ``UPDATE`` with a plain ``CASE id WHEN ...``; so are the targets of the
+by a plain ``CASE id WHEN ...`` in that ``UPDATE``; so are the targets of the
 links tracked in each sent message (delivery.tracking), often personalised.
+
+An email's outcome is recorded alone, as the server answers it (at most one email
+is resent after a killed worker), so the statements per outcome are what an email
+costs: usually one ``UPDATE`` of the message, the attempt, the report counters and
+the commit. The rows still claimed are known from the ``UPDATE``'s count; only when
+it falls short (the sweeper took some back) is the transaction rolled back and
+redone with a locking read of which rows are still held.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import CharField, Field, JSONField
+from django.db.models import CharField, Field, JSONField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -52,29 +59,55 @@ _HAPPENED: dict[str, str] = {
 }
 
 
-def _per_message(values: Mapping[UUID, Any], field: Field[Any, Any]) -> RawSQL:
-    """``CASE id WHEN <message id> THEN <value> ... END`` (portable SQL), typed as ``field``."""
+def _per_message(values: Mapping[UUID, Any], field: Field[Any, Any], keep: str) -> RawSQL:
+    """``CASE id WHEN <message id> THEN <value> ... ELSE <keep> END`` (portable SQL), typed
+    as ``field``: the messages not in ``values`` keep their column ``keep``."""
     pk = Message._meta.pk
     assert pk is not None and pk.column is not None
     whens = " ".join("WHEN %s THEN %s" for _ in values)
     params: list[Any] = []
     for message_id, value in values.items():
         params += [pk.get_db_prep_value(message_id, connection), value]
-    column = connection.ops.quote_name(pk.column)
-    # Every value is a parameter; the column name comes from the model, quoted.
-    return RawSQL(f"CASE {column} {whens} END", params, output_field=field)  # noqa: S611
+    column, kept = connection.ops.quote_name(pk.column), connection.ops.quote_name(keep)
+    # Every value is a parameter; the column names come from the model, quoted.
+    return RawSQL(f"CASE {column} {whens} ELSE {kept} END", params, output_field=field)  # noqa: S611
 
 
 def _provider_ids(ids: Mapping[UUID, str]) -> RawSQL:
-    return _per_message(ids, CharField())
+    return _per_message(ids, CharField(), "provider_message_id")
 
 
 def _links(links: Mapping[UUID, list[str]]) -> RawSQL:
-    """Each sent message's tracked link targets (JSON), one statement for the chunk."""
+    """Each sent message's tracked link targets (JSON), in its group's statement."""
     field = Message._meta.get_field("links")
     assert isinstance(field, JSONField)
     prepared = {pk: field.get_db_prep_value(value, connection) for pk, value in links.items()}
-    return _per_message(prepared, field)
+    return _per_message(prepared, field, "links")
+
+
+def _per_group(
+    ids: list[UUID], provider_ids: Mapping[UUID, str], links: Mapping[UUID, list[str]]
+) -> dict[str, Any]:
+    """The provider ids and link targets of a group's messages, as ``UPDATE`` values: a
+    plain value for a group of one (an email), a ``CASE`` for a larger one."""
+    values: dict[str, Any] = {}
+    ids_provider = {pk: provider_ids[pk] for pk in ids if pk in provider_ids}
+    ids_links = {pk: links[pk] for pk in ids if pk in links}
+    if len(ids) == 1:
+        if ids_provider:
+            values["provider_message_id"] = ids_provider[ids[0]]
+        if ids_links:
+            values["links"] = ids_links[ids[0]]
+        return values
+    if ids_provider:
+        values["provider_message_id"] = _provider_ids(ids_provider)
+    if ids_links:
+        values["links"] = _links(ids_links)
+    return values
+
+
+class _TakenBack(Exception):
+    """The sweeper took some of the messages back: the quick write is rolled back."""
 
 
 def _when(message: Message, now: datetime, tried: Mapping[UUID, datetime]) -> datetime:
@@ -117,7 +150,72 @@ def messages_record(
         if message.links and message.status == MessageStatus.SENT:
             links[message.pk] = message.links
     held = Message.objects.filter(claim_token=token)
-    written = 0
+    try:
+        written = _write_all_held(held, messages, attempts, groups, provider_ids, links, now)
+    except _TakenBack:
+        written = _write_some_held(held, messages, attempts, groups, provider_ids, links, now)
+    if written != len(messages):
+        logger.warning(
+            "%d of %d messages were taken back by the sweeper before their outcome was written",
+            len(messages) - written,
+            len(messages),
+        )
+    return written
+
+
+_Groups = Mapping[str, tuple[dict[str, Any], list[UUID]]]
+
+
+def _happenings(
+    messages: Sequence[Message], attempts: Sequence[MessageAttempt], now: datetime
+) -> list[Happening]:
+    tried = {attempt.message_id: attempt.at for attempt in attempts}
+    return [
+        Happening(type=_HAPPENED[m.status], message=m, at=_when(m, now, tried), reason=m.reason)
+        for m in messages
+        if not m.execution.is_test
+    ]
+
+
+def _write_all_held(
+    held: QuerySet[Message],
+    messages: Sequence[Message],
+    attempts: Sequence[MessageAttempt],
+    groups: _Groups,
+    provider_ids: Mapping[UUID, str],
+    links: Mapping[UUID, list[str]],
+    now: datetime,
+) -> int:
+    """The usual case, every message still held: one ``UPDATE`` per group, which locks
+    the rows it writes, and its count says whether all were. Raises ``_TakenBack``
+    (rolled back) when some were not."""
+    with transaction.atomic():
+        written = 0
+        for values, ids in groups.values():
+            written += held.filter(pk__in=ids).update(
+                **values,
+                **_per_group(ids, provider_ids, links),
+                claim_token=None,
+                claimed_at=None,
+                updated_at=now,
+            )
+        if written != len(messages):
+            raise _TakenBack
+        MessageAttempt.objects.bulk_create(attempts)
+        happenings_record(happenings=_happenings(messages, attempts, now))
+    return written
+
+
+def _write_some_held(
+    held: QuerySet[Message],
+    messages: Sequence[Message],
+    attempts: Sequence[MessageAttempt],
+    groups: _Groups,
+    provider_ids: Mapping[UUID, str],
+    links: Mapping[UUID, list[str]],
+    now: datetime,
+) -> int:
+    """The sweeper took some back: lock the rows still held, write and count only them."""
     with transaction.atomic():
         # Which messages this worker still holds, locked: only their outcomes are
         # counted, and the sweeper cannot take one back before they are written.
@@ -126,31 +224,19 @@ def messages_record(
             .select_for_update()
             .values_list("pk", flat=True)
         )
-        if provider_ids:  # first: the next statements give the claim up
-            held.filter(pk__in=list(provider_ids)).update(
-                provider_message_id=_provider_ids(provider_ids)
-            )
-        if links:
-            held.filter(pk__in=list(links)).update(links=_links(links))
+        written = 0
         for values, ids in groups.values():
-            written += held.filter(pk__in=ids).update(
-                **values, claim_token=None, claimed_at=None, updated_at=now
-            )
-        MessageAttempt.objects.bulk_create(attempts)
-        tried = {attempt.message_id: attempt.at for attempt in attempts}
-        happenings_record(
-            happenings=[
-                Happening(
-                    type=_HAPPENED[m.status], message=m, at=_when(m, now, tried), reason=m.reason
+            ids_kept = [pk for pk in ids if pk in kept]
+            if ids_kept:
+                written += held.filter(pk__in=ids_kept).update(
+                    **values,
+                    **_per_group(ids_kept, provider_ids, links),
+                    claim_token=None,
+                    claimed_at=None,
+                    updated_at=now,
                 )
-                for m in messages
-                if m.pk in kept and not m.execution.is_test
-            ]
-        )
-    if written != len(messages):
-        logger.warning(
-            "%d of %d messages were taken back by the sweeper before their outcome was written",
-            len(messages) - written,
-            len(messages),
+        MessageAttempt.objects.bulk_create(attempts)
+        happenings_record(
+            happenings=_happenings([m for m in messages if m.pk in kept], attempts, now)
         )
     return written
