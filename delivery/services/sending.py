@@ -45,6 +45,7 @@ from delivery.services.recording import messages_record
 from delivery.services.rendering import message_render
 from delivery.services.tracking import short_links_store
 from delivery.tracking.content import content_track
+from delivery.webhooks.endpoints import webhook_routes_kept
 
 __all__ = ["BatchOutcome", "Reason", "message_render", "message_send_batch", "retry_delay"]
 
@@ -356,6 +357,12 @@ def _send_chunk(
 
 def message_send_batch(*, message_ids: Sequence[str]) -> BatchOutcome:
     """Send the ``queued`` messages among ``message_ids``; see the module docstring."""
+    # Each email's outcome is its own transaction: the webhook routes are read once.
+    with webhook_routes_kept():
+        return _send_batch(message_ids)
+
+
+def _send_batch(message_ids: Sequence[str]) -> BatchOutcome:
     outcome = BatchOutcome()
     now = timezone.now()
     token = uuid.uuid4()

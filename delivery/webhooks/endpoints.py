@@ -8,7 +8,9 @@ here, which clears the cache in the same commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,9 +39,37 @@ class EndpointRoute:
         )
 
 
+class _Kept(threading.local):
+    routes: list[EndpointRoute] | None = None
+    depth = 0
+
+
+_kept = _Kept()
+
+
+@contextmanager
+def webhook_routes_kept() -> Iterator[None]:
+    """Within the block, this thread reads the routes once and keeps them.
+
+    A send batch records each email's outcome in its own transaction: without this,
+    each would ask the cache (a Redis round trip) for the same routes. An endpoint
+    changed during a batch takes effect at the next batch, as it does for a change
+    made just after a batch.
+    """
+    _kept.depth += 1
+    try:
+        yield
+    finally:
+        _kept.depth -= 1
+        if not _kept.depth:
+            _kept.routes = None
+
+
 def webhook_routes() -> list[EndpointRoute]:
     """The enabled endpoints (cached; one query for the endpoints and their campaigns
-    when the cache is cold)."""
+    when the cache is cold; read once within ``webhook_routes_kept``)."""
+    if _kept.routes is not None:
+        return _kept.routes
     routes: list[EndpointRoute] | None = cache.get(WEBHOOK_ROUTES_CACHE_KEY)
     if routes is None:
         routes = [
@@ -53,11 +83,14 @@ def webhook_routes() -> list[EndpointRoute]:
             )
         ]
         cache.set(WEBHOOK_ROUTES_CACHE_KEY, routes, WEBHOOK_ENDPOINTS_CACHE_SECONDS)
+    if _kept.depth:
+        _kept.routes = routes
     return routes
 
 
 def webhook_endpoints_changed() -> None:
     """Forget the cached routes once the current transaction commits (and now)."""
+    _kept.routes = None
     cache.delete(WEBHOOK_ROUTES_CACHE_KEY)
     transaction.on_commit(lambda: cache.delete(WEBHOOK_ROUTES_CACHE_KEY), robust=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -13,7 +14,11 @@ from django.utils import timezone
 from delivery.models import Message, WebhookDelivery
 from delivery.services.happenings import Happening
 from delivery.services.sending import message_send_batch
-from delivery.webhooks.endpoints import webhook_routes
+from delivery.webhooks.endpoints import (
+    WEBHOOK_ROUTES_CACHE_KEY,
+    webhook_routes,
+    webhook_routes_kept,
+)
 from delivery.webhooks.queue import webhook_events_add
 from tests.delivery.sending_helpers import (
     PERMANENT,
@@ -153,6 +158,33 @@ def test_the_cache_is_cleared_when_an_endpoint_changes(live_campaign) -> None:
     webhook_endpoint_disable(endpoint=endpoint, reason="test", at=timezone.now())
 
     assert webhook_routes() == []
+
+
+def test_a_send_batch_reads_the_routes_once_and_forgets_them_after(
+    live_campaign, monkeypatch
+) -> None:
+    # given an endpoint, and a count of the cache reads
+    endpoint = endpoint_for(URL, types=["sent"])
+    reads: list[str] = []
+    original = cache.get
+
+    def counted(key: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(key)
+        return original(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", counted)
+
+    # when the routes are asked three times within a batch, then once after it
+    with webhook_routes_kept():
+        inside = [webhook_routes() for _ in range(3)]
+    endpoint_for(URL, types=["sent"], name="added after the batch")
+    after = webhook_routes()
+
+    # then the batch asked the cache once, and the next read sees the new endpoint
+    assert inside[0] == inside[1] == inside[2]
+    assert [r.id for r in inside[0]] == [endpoint.pk]
+    assert reads.count(WEBHOOK_ROUTES_CACHE_KEY) == 2
+    assert len(after) == 2
 
 
 def test_the_first_try_is_published_after_the_commit(
