@@ -151,9 +151,13 @@ def messages_record(
             links[message.pk] = message.links
     held = Message.objects.filter(claim_token=token)
     try:
-        written = _write_all_held(held, messages, attempts, groups, provider_ids, links, now)
+        written = _write_held(
+            held, messages, attempts, groups, provider_ids, links, now, all_held=True
+        )
     except _TakenBack:
-        written = _write_some_held(held, messages, attempts, groups, provider_ids, links, now)
+        written = _write_held(
+            held, messages, attempts, groups, provider_ids, links, now, all_held=False
+        )
     if written != len(messages):
         logger.warning(
             "%d of %d messages were taken back by the sweeper before their outcome was written",
@@ -177,7 +181,7 @@ def _happenings(
     ]
 
 
-def _write_all_held(
+def _write_held(
     held: QuerySet[Message],
     messages: Sequence[Message],
     attempts: Sequence[MessageAttempt],
@@ -185,58 +189,41 @@ def _write_all_held(
     provider_ids: Mapping[UUID, str],
     links: Mapping[UUID, list[str]],
     now: datetime,
+    *,
+    all_held: bool,
 ) -> int:
-    """The usual case, every message still held: one ``UPDATE`` per group, which locks
-    the rows it writes, and its count says whether all were. Raises ``_TakenBack``
-    (rolled back) when some were not."""
+    """Write, in one transaction, the outcomes of the messages this worker still holds.
+
+    ``all_held``, the usual case: one ``UPDATE`` per group, which locks the rows it
+    writes, and its count says whether every message was still held; raises
+    ``_TakenBack`` (rolled back) when some were not. Otherwise (the sweeper took some
+    back) the rows still held are locked and read first, and only they are written
+    and counted.
+    """
     with transaction.atomic():
-        written = 0
-        for values, ids in groups.values():
-            written += held.filter(pk__in=ids).update(
-                **values,
-                **_per_group(ids, provider_ids, links),
-                claim_token=None,
-                claimed_at=None,
-                updated_at=now,
+        kept: set[UUID] | None = None
+        if not all_held:
+            # Locked: the sweeper cannot take one back before its outcome is written.
+            kept = set(
+                held.filter(pk__in=[m.pk for m in messages])
+                .select_for_update()
+                .values_list("pk", flat=True)
             )
-        if written != len(messages):
-            raise _TakenBack
-        MessageAttempt.objects.bulk_create(attempts)
-        happenings_record(happenings=_happenings(messages, attempts, now))
-    return written
-
-
-def _write_some_held(
-    held: QuerySet[Message],
-    messages: Sequence[Message],
-    attempts: Sequence[MessageAttempt],
-    groups: _Groups,
-    provider_ids: Mapping[UUID, str],
-    links: Mapping[UUID, list[str]],
-    now: datetime,
-) -> int:
-    """The sweeper took some back: lock the rows still held, write and count only them."""
-    with transaction.atomic():
-        # Which messages this worker still holds, locked: only their outcomes are
-        # counted, and the sweeper cannot take one back before they are written.
-        kept = set(
-            held.filter(pk__in=[m.pk for m in messages])
-            .select_for_update()
-            .values_list("pk", flat=True)
-        )
         written = 0
         for values, ids in groups.values():
-            ids_kept = [pk for pk in ids if pk in kept]
-            if ids_kept:
-                written += held.filter(pk__in=ids_kept).update(
+            if kept is not None:
+                ids = [pk for pk in ids if pk in kept]
+            if ids:
+                written += held.filter(pk__in=ids).update(
                     **values,
-                    **_per_group(ids_kept, provider_ids, links),
+                    **_per_group(ids, provider_ids, links),
                     claim_token=None,
                     claimed_at=None,
                     updated_at=now,
                 )
+        if kept is None and written != len(messages):
+            raise _TakenBack
         MessageAttempt.objects.bulk_create(attempts)
-        happenings_record(
-            happenings=_happenings([m for m in messages if m.pk in kept], attempts, now)
-        )
+        counted = messages if kept is None else [m for m in messages if m.pk in kept]
+        happenings_record(happenings=_happenings(counted, attempts, now))
     return written
