@@ -13,7 +13,6 @@ from anymail.signals import AnymailTrackingEvent, tracking
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.test import Client
-from django.utils import timezone
 
 from delivery.models import Message, ReportCounter
 from delivery.reports.rebuild import report_counts_check
@@ -44,15 +43,17 @@ def _provider(message: Message, event_type: str, event_id: str, **fields: object
 
 
 def test_rollups_equal_the_rows_after_real_tracking_feedback_and_unsubscribes(
-    live_campaign, send_inline
+    live_campaign, send_inline, settings
 ) -> None:
-    # given three messages of a tracked marketing campaign, sent a minute ago
+    # given three messages of a tracked marketing campaign, just sent
     people = [person(f"{name}@example.com", consent={"email": "opted_in"}) for name in NAMES]
     campaign = live_campaign(
         category="marketing", audience=static_audience("Three", people), content=TRACKED_CONTENT
     )
     execution = fan_out(campaign)  # sent inline
-    Message.objects.filter(campaign=campaign).update(sent_at=timezone.now() - timedelta(minutes=1))
+    # The test clicks at once: no click counts as a link scanner's for its speed. (Moving
+    # sent_at back instead could move it into the hour before, apart from its counter.)
+    settings.CLARION_MACHINE_CLICK_SECONDS = 0
     html = {
         email.to[0].split("@")[0]: html_of(email)
         for email in mail.outbox
