@@ -281,7 +281,10 @@ def scenario_smtp(bench: Bench) -> None:
 
 
 def postoffice(options: argparse.Namespace) -> dict[str, Any]:
-    database = urlsplit(options.database_url)._replace(path="/clarion_bench_postoffice")
+    # Named after Clarion's benchmark database: two invocations with their own databases
+    # (--database-url) never share the peer's.
+    parts = urlsplit(options.database_url)
+    database = parts._replace(path=f"{parts.path.rstrip('/')}_postoffice")
     env = {
         **environment(options, "benchmarks.settings_postoffice"),
         "DATABASE_URL": urlunsplit(database),
