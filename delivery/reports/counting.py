@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.db.models import Field
 
+from core.sql import typed_values
 from delivery.models import ReportCounter
 
 if TYPE_CHECKING:
@@ -56,8 +57,8 @@ def counter_metrics(happening: Happening) -> Iterable[tuple[str, str]]:
         yield kind, ""
 
 
-def report_counts_add(*, happenings: Sequence[Happening]) -> None:
-    """Add ``happenings`` to the rollups, in the caller's transaction (one statement)."""
+def report_count_rows(*, happenings: Sequence[Happening]) -> list[tuple[CounterKey, int]]:
+    """The rollup rows ``happenings`` add to, with how much, in key order."""
     counts: Counter[CounterKey] = Counter()
     for happening in happenings:
         message = happening.message
@@ -73,31 +74,50 @@ def report_counts_add(*, happenings: Sequence[Happening]) -> None:
                     key,
                 )
             ] += 1
-    rows = sorted(counts.items(), key=lambda item: tuple(map(str, item[0])))
+    return sorted(counts.items(), key=lambda item: tuple(map(str, item[0])))
+
+
+def report_counts_add(*, happenings: Sequence[Happening]) -> None:
+    """Add ``happenings`` to the rollups, in the caller's transaction (one statement)."""
+    rows = report_count_rows(happenings=happenings)
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        _upsert(rows[start : start + _ROWS_PER_STATEMENT])
+        sql, params = _upsert(rows[start : start + _ROWS_PER_STATEMENT])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
-def _upsert(rows: list[tuple[CounterKey, int]]) -> None:
+def report_counts_upsert_if(
+    *, rows: Sequence[tuple[CounterKey, int]], source: str
+) -> tuple[str, list[Any]]:
+    """The upsert of ``rows`` (a few: one statement), adding only when the query ``source``
+    returns a row: a part of a data-modifying ``WITH`` (PostgreSQL), which counts an
+    outcome in the statement that writes it, if it writes it."""
+    return _upsert(list(rows), source=source)
+
+
+_NAMES = ("campaign", "hour", "version", "locale", "variant", "metric", "key", "count")
+
+
+def _upsert(rows: list[tuple[CounterKey, int]], source: str = "") -> tuple[str, list[Any]]:
     meta = ReportCounter._meta
     quote = connection.ops.quote_name
-    names = ("campaign", "hour", "version", "locale", "variant", "metric", "key", "count")
-    fields = [meta.get_field(name) for name in names]
-    columns = [quote(str(f.get_attname_column()[1])) for f in fields if isinstance(f, Field)]
-    conflict = ", ".join(columns[:-1])
-    count = columns[-1]
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    params: list[Any] = []
-    for key, n in rows:
-        values = [*key, n]
-        params += [
-            field.get_db_prep_value(value, connection)  # type: ignore[union-attr]
-            for field, value in zip(fields, values, strict=True)
+    fields = [field for field in map(meta.get_field, _NAMES) if isinstance(field, Field)]
+    columns = [quote(str(field.get_attname_column()[1])) for field in fields]
+    conflict, count, table = ", ".join(columns[:-1]), columns[-1], quote(meta.db_table)
+    values = [[*key, n] for key, n in rows]
+    if source:
+        typed, params = typed_values(fields, values, connection)
+        rows_sql = f"SELECT * FROM ({typed}) AS v WHERE EXISTS ({source})"  # noqa: S608
+    else:
+        row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        rows_sql = "VALUES " + ", ".join([row] * len(rows))
+        params = [
+            field.get_db_prep_value(value, connection)
+            for row_values in values
+            for field, value in zip(fields, row_values, strict=True)
         ]
-    table = quote(meta.db_table)
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(columns)}) {rows_sql} "
         f"ON CONFLICT ({conflict}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return sql, params

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from delivery.models import EventType, Message
 from delivery.reports.counting import report_counts_add
-from delivery.webhooks.queue import webhook_events_add
+from delivery.webhooks.queue import webhook_events_add, webhook_events_wanted
 
 
 class HappeningType:
@@ -71,3 +71,10 @@ def happenings_record(*, happenings: Sequence[Happening]) -> None:
         return
     report_counts_add(happenings=happenings)
     webhook_events_add(happenings=happenings)
+
+
+def happenings_counted_only(*, happenings: Sequence[Happening]) -> bool:
+    """Whether recording ``happenings`` only adds to the rollups: no webhook endpoint
+    wants any of them (read from the cached routes, no query). The caller may then
+    count them its own way (delivery.services.recording_statement)."""
+    return not webhook_events_wanted(happenings=happenings)

@@ -33,6 +33,10 @@ from django.utils import timezone
 
 from delivery.models import Message, MessageAttempt, MessageStatus
 from delivery.services.happenings import Happening, HappeningType, happenings_record
+from delivery.services.recording_statement import (
+    outcome_statement_applies,
+    outcome_statement_write,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -150,14 +154,46 @@ def messages_record(
         if message.links and message.status == MessageStatus.SENT:
             links[message.pk] = message.links
     held = Message.objects.filter(claim_token=token)
+    if outcome_statement_applies(messages=messages):
+        [(values, [pk])] = groups.values()
+        written_one = outcome_statement_write(
+            held=held,
+            message=messages[0],
+            values={**values, **_per_group([pk], provider_ids, links), **_released(now)},
+            attempts=attempts,
+            happenings_of=lambda: _happenings(messages, attempts, now),
+        )
+        if written_one:
+            return 1
+        if written_one is False:  # taken back: the careful way finds out what is held
+            return _write_careful(held, messages, attempts, groups, provider_ids, links, now)
     try:
         written = _write_held(
             held, messages, attempts, groups, provider_ids, links, now, all_held=True
         )
     except _TakenBack:
-        written = _write_held(
-            held, messages, attempts, groups, provider_ids, links, now, all_held=False
-        )
+        return _write_careful(held, messages, attempts, groups, provider_ids, links, now)
+    return written
+
+
+def _released(now: datetime) -> dict[str, Any]:
+    """What every recorded outcome sets besides its own values: the claim let go."""
+    return {"claim_token": None, "claimed_at": None, "updated_at": now}
+
+
+def _write_careful(
+    held: QuerySet[Message],
+    messages: Sequence[Message],
+    attempts: Sequence[MessageAttempt],
+    groups: _Groups,
+    provider_ids: Mapping[UUID, str],
+    links: Mapping[UUID, list[str]],
+    now: datetime,
+) -> int:
+    """Some messages were taken back by the sweeper: write those still held."""
+    written = _write_held(
+        held, messages, attempts, groups, provider_ids, links, now, all_held=False
+    )
     if written != len(messages):
         logger.warning(
             "%d of %d messages were taken back by the sweeper before their outcome was written",
@@ -215,11 +251,7 @@ def _write_held(
                 ids = [pk for pk in ids if pk in kept]
             if ids:
                 written += held.filter(pk__in=ids).update(
-                    **values,
-                    **_per_group(ids, provider_ids, links),
-                    claim_token=None,
-                    claimed_at=None,
-                    updated_at=now,
+                    **values, **_per_group(ids, provider_ids, links), **_released(now)
                 )
         if kept is None and written != len(messages):
             raise _TakenBack

@@ -103,17 +103,13 @@ def webhook_payload(
     }
 
 
-def webhook_events_add(*, happenings: Sequence[Happening]) -> int:
-    """Queue a delivery of each happening to each enabled endpoint that wants it.
-
-    Call it in the transaction that records the happenings. Returns how many
-    deliveries it queued.
-    """
+def _wanted(happenings: Sequence[Happening]) -> list[tuple[Happening, str, list[int]]]:
+    """Each happening some enabled endpoint wants, with its event type and those endpoints."""
     if not any(happening.type in WEBHOOK_TYPE_OF for happening in happenings):
-        return 0  # acceptance's "targeted", retries: no endpoint can want them, no lookup
+        return []  # acceptance's "targeted", retries: no endpoint can want them, no lookup
     routes = webhook_routes()
     if not routes:
-        return 0
+        return []
     wanted: list[tuple[Happening, str, list[int]]] = []
     for happening in happenings:
         event_type = WEBHOOK_TYPE_OF.get(happening.type)
@@ -123,6 +119,22 @@ def webhook_events_add(*, happenings: Sequence[Happening]) -> int:
         endpoint_ids = [r.id for r in routes if r.wants(event_type, campaign_id)]
         if endpoint_ids:
             wanted.append((happening, event_type, endpoint_ids))
+    return wanted
+
+
+def webhook_events_wanted(*, happenings: Sequence[Happening]) -> bool:
+    """Whether an enabled endpoint wants an event of ``happenings`` (from the cached
+    routes: no query)."""
+    return bool(_wanted(happenings))
+
+
+def webhook_events_add(*, happenings: Sequence[Happening]) -> int:
+    """Queue a delivery of each happening to each enabled endpoint that wants it.
+
+    Call it in the transaction that records the happenings. Returns how many
+    deliveries it queued.
+    """
+    wanted = _wanted(happenings)
     if not wanted:
         return 0
     messages = [happening.message for happening, _type, _ids in wanted]

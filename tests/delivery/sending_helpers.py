@@ -9,7 +9,7 @@ HTTP or SMTP servers elsewhere.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -64,8 +64,24 @@ class FakeTransport:
         return [message.address for message in self.sent]
 
 
-def use_fake_transport(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
-    fake = FakeTransport()
+class OneByOneTransport(FakeTransport):
+    """Answers message by message, as the SMTP transport does: the sender records each
+    outcome before the next message goes. ``before_each`` runs before each answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_each: Callable[[Outgoing], None] = lambda _outgoing: None
+
+    def send_many(self, outgoing: Sequence[Outgoing]) -> Iterator[SendResult]:  # type: ignore[override]
+        for message in outgoing:
+            self.before_each(message)
+            yield from super().send_many([message])
+
+
+def use_fake_transport(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeTransport | None = None
+) -> FakeTransport:
+    fake = fake if fake is not None else FakeTransport()
     monkeypatch.setattr("delivery.services.sending.transport_for", lambda *_args: fake)
     return fake
 

@@ -134,7 +134,7 @@ def test_two_workers_racing_for_one_batch_send_each_message_once(live_campaign, 
     assert MessageAttempt.objects.count() == 20
 
 
-def test_a_batch_costs_the_same_queries_for_1_and_for_50_messages(
+def test_a_batch_costs_no_more_queries_for_50_messages_than_for_1(
     live_campaign, monkeypatch
 ) -> None:
     # given a batch of 1 and a batch of 50, all sendable
@@ -149,14 +149,17 @@ def test_a_batch_costs_the_same_queries_for_1_and_for_50_messages(
     with CaptureQueriesContext(connection) as large:
         message_send_batch(message_ids=ids(fifty))
 
-    # then the cost does not grow with the batch
-    assert len(small.captured_queries) == len(large.captured_queries)
-    # claim, read back, the execution's context, in_progress, suppressions; in one
-    # savepoint the outcomes with their provider ids and tracked links (one UPDATE, whose
-    # count says every message was still held: no locking read first), the attempts and
-    # the report counters; the execution finished (13: recording used to read the held
-    # rows, then write provider ids, links and outcomes in three statements)
+    # then the cost does not grow with the batch: claim, read back, the execution's
+    # context, in_progress, suppressions; in one savepoint the outcomes with their
+    # provider ids and tracked links (one UPDATE, whose count says every message was
+    # still held: no locking read first), the attempts and the report counters; the
+    # execution finished (13: recording used to read the held rows, then write provider
+    # ids, links and outcomes in three statements)
     assert len(large.captured_queries) == 13
+    # one message's outcome is one statement on PostgreSQL (an email's: see
+    # test_recording_statement.py), the same five as fifty's elsewhere
+    one_outcome = 1 if connection.vendor == "postgresql" else 5
+    assert len(small.captured_queries) == 8 + one_outcome
     assert Message.objects.filter(status="sent").count() == 51
 
 
