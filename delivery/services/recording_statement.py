@@ -48,6 +48,7 @@ def outcome_statement_applies(*, messages: Sequence[Message]) -> bool:
 def _update(held: QuerySet[Message], message: Message, values: Mapping[str, Any]) -> _Part:
     """The message's ``UPDATE`` (only while it is still held), returning its id."""
     query = held.filter(pk=message.pk).query.chain(UpdateQuery)
+    assert isinstance(query, UpdateQuery)
     query.add_update_values(dict(values))
     sql, params = query.get_compiler(connection=connection).as_sql()
     pk = Message._meta.pk
