@@ -10,10 +10,11 @@ links tracked in each sent message (delivery.tracking), often personalised.
 
 An email's outcome is recorded alone, as the server answers it (at most one email
 is resent after a killed worker), so the statements per outcome are what an email
-costs: usually one ``UPDATE`` of the message, the attempt, the report counters and
-the commit. The rows still claimed are known from the ``UPDATE``'s count; only when
-it falls short (the sweeper took some back) is the transaction rolled back and
-redone with a locking read of which rows are still held.
+costs. On PostgreSQL they are one statement in autocommit
+(delivery.services.recording_statement); otherwise one ``UPDATE`` of the message, the
+attempt, the report counters and the commit. The rows still claimed are known from
+the ``UPDATE``'s count; only when it falls short (the sweeper took some back) is the
+transaction rolled back and redone with a locking read of which rows are still held.
 """
 
 from __future__ import annotations
