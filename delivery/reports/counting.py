@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.db.models import Field
 
+from core.inserts import Statement
 from delivery.models import ReportCounter
 
 if TYPE_CHECKING:
@@ -58,6 +59,14 @@ def counter_metrics(happening: Happening) -> Iterable[tuple[str, str]]:
 
 def report_counts_add(*, happenings: Sequence[Happening]) -> None:
     """Add ``happenings`` to the rollups, in the caller's transaction (one statement)."""
+    with connection.cursor() as cursor:
+        for statement in report_counts_statements(happenings=happenings):
+            cursor.execute(statement.sql, statement.params)
+
+
+def report_counts_statements(*, happenings: Sequence[Happening]) -> list[Statement]:
+    """The upserts that add ``happenings`` to the rollups (one per 500 counters), for a
+    caller that runs them with its own writes (``core.inserts.statements_run``)."""
     counts: Counter[CounterKey] = Counter()
     for happening in happenings:
         message = happening.message
@@ -74,11 +83,13 @@ def report_counts_add(*, happenings: Sequence[Happening]) -> None:
                 )
             ] += 1
     rows = sorted(counts.items(), key=lambda item: tuple(map(str, item[0])))
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+    return [
         _upsert(rows[start : start + _ROWS_PER_STATEMENT])
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT)
+    ]
 
 
-def _upsert(rows: list[tuple[CounterKey, int]]) -> None:
+def _upsert(rows: list[tuple[CounterKey, int]]) -> Statement:
     meta = ReportCounter._meta
     quote = connection.ops.quote_name
     names = ("campaign", "hour", "version", "locale", "variant", "metric", "key", "count")
@@ -99,5 +110,4 @@ def _upsert(rows: list[tuple[CounterKey, int]]) -> None:
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "  # noqa: S608
         f"ON CONFLICT ({conflict}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    return Statement(sql, params)

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.inserts import Statement
 from delivery.models import EventType, Message
-from delivery.reports.counting import report_counts_add
+from delivery.reports.counting import report_counts_add, report_counts_statements
 from delivery.webhooks.queue import webhook_events_add
 
 
@@ -71,3 +72,14 @@ def happenings_record(*, happenings: Sequence[Happening]) -> None:
         return
     report_counts_add(happenings=happenings)
     webhook_events_add(happenings=happenings)
+
+
+def happenings_statements(*, happenings: Sequence[Happening]) -> list[Statement]:
+    """``happenings_record`` for a caller that writes its rows in one round trip: the
+    rollup upserts come back as statements to run with its own (``statements_run``),
+    in the same transaction; webhook deliveries, if an endpoint wants any, are queued
+    now (none for acceptance's "targeted")."""
+    if not happenings:
+        return []
+    webhook_events_add(happenings=happenings)
+    return report_counts_statements(happenings=happenings)
