@@ -1,7 +1,8 @@
 """Idempotency of trigger calls: one (caller, key) is one execution, whatever is retried.
 
-The record is inserted first in the transaction that accepts the call, so it is
-visible exactly when the execution is. A second call with the same key:
+The record is inserted in the transaction that accepts the call, first of its
+rows (with them, in one statement on PostgreSQL), so it is visible exactly when
+the execution is. A second call with the same key:
 
 - finds the record: same body, the first response is replayed
   (``Idempotent-Replayed: true``); a different body is ``422``;
