@@ -42,7 +42,7 @@ from delivery.models import (
 REFERENCE_IGNORED = frozenset({"mergePolicyName", "mergePolicySchema"})
 
 
-def _json_size(value: Any) -> int:
+def json_size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
@@ -51,7 +51,7 @@ class ContextField(StrictObjectField):
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         value = super().to_internal_value(data)
-        if _json_size(value) > MAX_CONTEXT_BYTES:
+        if json_size(value) > MAX_CONTEXT_BYTES:
             raise serializers.ValidationError(
                 _("The context is larger than %d KB.") % (MAX_CONTEXT_BYTES // 1024)
             )
@@ -191,12 +191,12 @@ class UnitaryInputSerializer(ReferencePayloadSerializer):
         return UnitaryCall(
             campaign_id=data["campaignId"],
             request_id=data["requestId"],
-            recipients=tuple(_recipient(r) for r in data["recipients"]),
+            recipients=tuple(trigger_recipient(r) for r in data["recipients"]),
             context=data.get("context") or {},
         )
 
 
-def _recipient(data: Mapping[str, Any]) -> TriggerRecipient:
+def trigger_recipient(data: Mapping[str, Any]) -> TriggerRecipient:
     channel_data = data.get("channelData") or {}
     push = channel_data.get("pushInfo")
     return TriggerRecipient(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.db.models import Field
 
+from core.inserts import Statement
 from core.sql import typed_values
 from delivery.models import ReportCounter
 
@@ -79,11 +80,19 @@ def report_count_rows(*, happenings: Sequence[Happening]) -> list[tuple[CounterK
 
 def report_counts_add(*, happenings: Sequence[Happening]) -> None:
     """Add ``happenings`` to the rollups, in the caller's transaction (one statement)."""
+    with connection.cursor() as cursor:
+        for statement in report_counts_statements(happenings=happenings):
+            cursor.execute(statement.sql, statement.params)
+
+
+def report_counts_statements(*, happenings: Sequence[Happening]) -> list[Statement]:
+    """The upserts that add ``happenings`` to the rollups (one per 500 counters), for a
+    caller that runs them with its own writes (``core.inserts.statements_run``)."""
     rows = report_count_rows(happenings=happenings)
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        sql, params = _upsert(rows[start : start + _ROWS_PER_STATEMENT])
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    return [
+        _upsert(rows[start : start + _ROWS_PER_STATEMENT])
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT)
+    ]
 
 
 def report_counts_upsert_if(
@@ -92,13 +101,14 @@ def report_counts_upsert_if(
     """The upsert of ``rows`` (a few: one statement), adding only when the query ``source``
     returns a row: a part of a data-modifying ``WITH`` (PostgreSQL), which counts an
     outcome in the statement that writes it, if it writes it."""
-    return _upsert(list(rows), source=source)
+    statement = _upsert(list(rows), source=source)
+    return statement.sql, list(statement.params)
 
 
 _NAMES = ("campaign", "hour", "version", "locale", "variant", "metric", "key", "count")
 
 
-def _upsert(rows: list[tuple[CounterKey, int]], source: str = "") -> tuple[str, list[Any]]:
+def _upsert(rows: list[tuple[CounterKey, int]], source: str = "") -> Statement:
     meta = ReportCounter._meta
     quote = connection.ops.quote_name
     fields = [field for field in map(meta.get_field, _NAMES) if isinstance(field, Field)]
@@ -120,4 +130,4 @@ def _upsert(rows: list[tuple[CounterKey, int]], source: str = "") -> tuple[str, 
         f"INSERT INTO {table} ({', '.join(columns)}) {rows_sql} "
         f"ON CONFLICT ({conflict}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
     )
-    return sql, params
+    return Statement(sql, params)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +29,7 @@ from core.channels import Channel
 from core.errors import ClarionError, FieldError, invalid_input, pointer
 from core.formats import iso_datetime
 from core.ids import uuid7
+from core.inserts import Statement, insert_statement
 from delivery.addresses import Address, profile_address, recipient_address
 from delivery.calls import TriggerRecipient, UnitaryCall
 from delivery.enqueue import send_on_commit
@@ -39,7 +41,7 @@ from delivery.models import (
     MessageStatus,
     RecipientType,
 )
-from delivery.services.happenings import Happening, HappeningType, happenings_record
+from delivery.services.happenings import Happening, HappeningType, happenings_statements
 from delivery.services.idempotency import (
     Response,
     accept_once,
@@ -131,6 +133,39 @@ def _refuse_same_person(values: dict[int, str], profiles: dict[str, Profile]) ->
         raise invalid_input(errors, code="duplicate_recipient")
 
 
+def _profiles_sql() -> str:
+    """Identities of one namespace with their profile's id and addresses (all acceptance
+    reads of a profile), without model instances or the profile's attributes."""
+    quote = connection.ops.quote_name
+    identity, namespace, profile = (
+        quote(model._meta.db_table) for model in (Identity, IdentityNamespace, Profile)
+    )
+    return (
+        f"SELECT i.{quote('value')}, p.{quote('id')}, p.{quote('email_address')}, "  # noqa: S608
+        f"p.{quote('mobile_number')} FROM {identity} i "
+        f"JOIN {namespace} n ON n.{quote('id')} = i.{quote('namespace_id')} "
+        f"JOIN {profile} p ON p.{quote('id')} = i.{quote('profile_id')} "
+        f"WHERE n.{quote('code')} = %s AND i.{quote('value')} IN "
+    )
+
+
+def _profiles_known(namespace_code: str, values: set[str]) -> dict[str, Profile]:
+    """The profiles known by these identity values (normalised) in the namespace: one
+    query. Each is an unsaved copy holding only its id and addresses."""
+    sql = _profiles_sql() + "(" + ", ".join(["%s"] * len(values)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [namespace_code, *values])
+        rows = cursor.fetchall()
+    return {
+        value: Profile(
+            id=profile_id if isinstance(profile_id, UUID) else UUID(str(profile_id)),
+            email_address=email_address,
+            mobile_number=mobile_number,
+        )
+        for value, profile_id, email_address, mobile_number in rows
+    }
+
+
 def _resolve(
     call: UnitaryCall, namespace: IdentityNamespace, snapshot: VersionSnapshot
 ) -> _Resolved:
@@ -150,12 +185,7 @@ def _resolve(
         address_kinds = (IdentityNamespace.ValueKind.EMAIL, IdentityNamespace.ValueKind.PHONE)
         code = "invalid_address" if kind in address_kinds else "invalid_identity"
         raise invalid_input(errors, code=code)
-    profiles: dict[str, Profile] = {}
-    if values:
-        found = Identity.objects.filter(
-            namespace__code=namespace.code, value__in=set(values.values())
-        ).select_related("profile")
-        profiles = {identity.value: identity.profile for identity in found}
+    profiles = _profiles_known(namespace.code, set(values.values())) if values else {}
     _refuse_same_person(values, profiles)
     unknown = [index for index, value in values.items() if value not in profiles]
     if unknown and not snapshot.audience.create_new_profiles:
@@ -307,9 +337,9 @@ def _unitary_once(*, actor: Actor, call: UnitaryCall, fingerprint: str, key: str
         },
     )
 
-    def write() -> None:
+    def write() -> list[Statement]:
         profiles = {**resolved.profiles, **_create_profiles(call, namespace, resolved)}
-        execution = Execution.objects.create(
+        execution = Execution(
             id=execution_id,
             kind=ExecutionKind.UNITARY,
             campaign_id=snapshot.campaign_id,
@@ -319,37 +349,35 @@ def _unitary_once(*, actor: Actor, call: UnitaryCall, fingerprint: str, key: str
             context=dict(call.context),
             targeted_count=len(call.recipients),
         )
-        messages = Message.objects.bulk_create(
-            [
-                Message(
-                    id=message_id,
-                    execution=execution,
-                    campaign_id=snapshot.campaign_id,
-                    version_id=snapshot.version_id,
-                    channel=snapshot.channel,
-                    position=index,
-                    recipient_type=recipient.type,
-                    namespace=recipient.namespace,
-                    user_id=recipient.user_id,
-                    profile=profiles.get(resolved.values.get(index, "")),
-                    address=address.value,
-                    push_info=address.push_info,
-                    recipient_profile=dict(recipient.profile),
-                    recipient_context=dict(recipient.context),
-                    enqueued_at=now,
-                )
-                for index, (recipient, message_id, address) in enumerate(
-                    zip(call.recipients, message_ids, addresses, strict=True)
-                )
-            ]
-        )
-        happenings_record(
-            happenings=[
-                Happening(type=HappeningType.TARGETED, message=m, at=m.accepted_at)
-                for m in messages
-            ]
-        )
+        messages = [
+            Message(
+                id=message_id,
+                execution_id=execution_id,
+                campaign_id=snapshot.campaign_id,
+                version_id=snapshot.version_id,
+                channel=snapshot.channel,
+                position=index,
+                recipient_type=recipient.type,
+                namespace=recipient.namespace,
+                user_id=recipient.user_id,
+                profile=profiles.get(resolved.values.get(index, "")),
+                address=address.value,
+                push_info=address.push_info,
+                recipient_profile=dict(recipient.profile),
+                recipient_context=dict(recipient.context),
+                enqueued_at=now,
+            )
+            for index, (recipient, message_id, address) in enumerate(
+                zip(call.recipients, message_ids, addresses, strict=True)
+            )
+        ]
+        # Built first: they set accepted_at, which the counters' hour is taken from.
+        inserts = [insert_statement([execution]), insert_statement(messages)]
+        happenings = [
+            Happening(type=HappeningType.TARGETED, message=m, at=m.accepted_at) for m in messages
+        ]
         send_on_commit(message_ids)
+        return inserts + happenings_statements(happenings=happenings)
 
     return accept_once(
         owner=idempotency_owner(actor),

@@ -32,6 +32,7 @@ from core.channels import Channel
 from core.errors import ClarionError, FieldError, invalid_input
 from core.formats import iso_datetime
 from core.ids import uuid7, uuid7_derived
+from core.inserts import Statement
 from delivery.addresses import profile_address
 from delivery.calls import AudienceCall
 from delivery.enqueue import fanout_on_commit, send_now
@@ -138,7 +139,7 @@ def execution_accept_audience(
         body |= {"executionId": str(new_id), "status": ExecutionStatus.QUEUED.value}
     body["createdAt"] = iso_datetime(now)
 
-    def write() -> None:
+    def write() -> list[Statement]:
         if scheduled:
             assert call.execute_at is not None
             ExecutionSchedule.objects.create(
@@ -159,6 +160,7 @@ def execution_accept_audience(
                 context=dict(call.context),
                 execution_id=new_id,
             )
+        return []  # the rows above are written; the idempotency record follows them
 
     return accept_once(
         owner=owner,

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.inserts import Statement
 from delivery.models import EventType, Message
-from delivery.reports.counting import report_counts_add
+from delivery.reports.counting import report_counts_add, report_counts_statements
 from delivery.webhooks.queue import webhook_events_add, webhook_events_wanted
 
 
@@ -78,3 +79,14 @@ def happenings_counted_only(*, happenings: Sequence[Happening]) -> bool:
     wants any of them (read from the cached routes, no query). The caller may then
     count them its own way (delivery.services.recording_statement)."""
     return not webhook_events_wanted(happenings=happenings)
+
+
+def happenings_statements(*, happenings: Sequence[Happening]) -> list[Statement]:
+    """``happenings_record`` for a caller that writes its rows in one round trip: the
+    rollup upserts come back as statements to run with its own (``statements_run``),
+    in the same transaction; webhook deliveries, if an endpoint wants any, are queued
+    now (none for acceptance's "targeted")."""
+    if not happenings:
+        return []
+    webhook_events_add(happenings=happenings)
+    return report_counts_statements(happenings=happenings)
