@@ -103,12 +103,12 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     template = template_create()
-    lockfile = str(Path(tempfile.mkdtemp(prefix="bench-postoffice-")) / "send")
-    started = time.perf_counter()
-    queue(options.messages, template)
-    queued = time.perf_counter()
-    send_queued_mail_until_done(lockfile=lockfile, processes=options.processes)
-    finished = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-postoffice-") as locks:
+        started = time.perf_counter()
+        queue(options.messages, template)
+        queued = time.perf_counter()
+        send_queued_mail_until_done(lockfile=f"{locks}/send", processes=options.processes)
+        finished = time.perf_counter()
     sent = Email.objects.filter(status=STATUS.sent).count()
     print(json.dumps({
         "messages": sent, "expected": options.messages,
