@@ -16,6 +16,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = "127.0.0.1"
 EMAIL_PORT = int(os.environ.get("BENCH_SMTP_PORT", "25"))
-POST_OFFICE = {"BACKENDS": {"default": EMAIL_BACKEND}, "DEFAULT_PRIORITY": "medium"}
+# BATCH_SIZE and THREADS_PER_PROCESS are set per run by benchmarks/audience_postoffice.py
+# (its --batch-size and --threads); LOG_LEVEL stays at its default, 2 (a Log row per email
+# sent, as Clarion records an attempt per email).
+POST_OFFICE = {
+    "BACKENDS": {"default": EMAIL_BACKEND},
+    "DEFAULT_PRIORITY": "medium",
+    "BATCH_SIZE": int(os.environ.get("BENCH_POSTOFFICE_BATCH_SIZE", "100")),
+    "THREADS_PER_PROCESS": int(os.environ.get("BENCH_POSTOFFICE_THREADS", "5")),
+}
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
