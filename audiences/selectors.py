@@ -7,11 +7,14 @@ a profile with the relations the API shows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
 from uuid import UUID
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from audiences.identities import IdentityValueError, identity_normalize
@@ -87,9 +90,31 @@ class ProfileNotFound(ClarionError):
     status: int = 404
 
 
-def identity_namespaces() -> dict[str, IdentityNamespace]:
-    """Every identity namespace by code: one query for a caller that needs several."""
-    return {ns.code: ns for ns in IdentityNamespace.objects.all()}
+# Every profile call needs the namespaces, and they change rarely (an administrator adds
+# one): each process keeps them this long, as campaigns.triggering keeps version labels.
+# The admin forgets them at once in its own process; the others see a change within
+# these seconds (a new namespace is a 404 there until then).
+NAMESPACES_MEMO_SECONDS = 5.0
+_namespaces_memo: tuple[float, Mapping[str, IdentityNamespace]] | None = None
+
+
+def identity_namespaces() -> Mapping[str, IdentityNamespace]:
+    """Every identity namespace by code, read at most every ``NAMESPACES_MEMO_SECONDS``
+    per process (one query for a caller that needs several, none most of the time)."""
+    global _namespaces_memo
+    now = time.monotonic()
+    memo = _namespaces_memo
+    if memo is not None and now - memo[0] < NAMESPACES_MEMO_SECONDS:
+        return memo[1]
+    found = MappingProxyType({ns.code: ns for ns in IdentityNamespace.objects.all()})
+    _namespaces_memo = (now, found)
+    return found
+
+
+def identity_namespaces_forget() -> None:
+    """A namespace was added, changed or deleted: read them again on the next call."""
+    global _namespaces_memo
+    _namespaces_memo = None
 
 
 def identity_namespace_get(
@@ -149,14 +174,32 @@ _RELATIONS = (
 )
 
 
-def profile_with_relations(profile: Profile, *, fresh: bool = False) -> Profile:
+@dataclass(frozen=True)
+class ProfileRelations:
+    """What the API shows of a profile besides its own columns: identities as (namespace
+    code, value); push registrations as (app id, platform, token, last seen), in the
+    model's order; consent by channel as (status, source, updated at)."""
+
+    identities: list[tuple[str, str]]
+    push_registrations: list[tuple[str, str, str, datetime | None]]
+    consents: dict[str, tuple[str, str, datetime]]
+
+
+def profile_relations(profile: Profile) -> ProfileRelations:
+    """The relations of a profile loaded by ``profile_with_relations`` (no query)."""
+    return ProfileRelations(
+        identities=[(i.namespace.code, i.value) for i in profile.identities.all()],
+        push_registrations=[
+            (push.app_id, push.platform, push.token, push.last_seen_at)
+            for push in profile.push_registrations.all()
+        ],
+        consents={c.channel: (c.status, c.source, c.updated_at) for c in profile.consents.all()},
+    )
+
+
+def profile_with_relations(profile: Profile) -> Profile:
     """``profile`` again with its identities (and their namespaces), push registrations and
     consents prefetched: reading all of them costs three more queries, not one per row.
-
-    ``fresh``: the caller has just written ``profile`` itself, so its fields are what the
-    database holds; only the relations are read (one query less than reading it again).
+    (``PUT`` needs none: ``services.profiles.profile_upsert_shown`` knows them.)
     """
-    if fresh:
-        prefetch_related_objects([profile], *_RELATIONS)
-        return profile
     return Profile.objects.prefetch_related(*_RELATIONS).get(pk=profile.pk)

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from liquid import BoundTemplate, Environment
+from liquid.builtin.content import ContentNode
 from liquid.builtin.expressions import FilteredExpression, Path
 from liquid.builtin.output import Output, OutputNode
 from liquid.context import RenderContext
@@ -181,6 +182,21 @@ def template_check(source: str) -> TemplateProblem | None:
     return None
 
 
+def _plain_text(template: BoundTemplate) -> str | None:
+    """The text of a template with no tag or output (a push deep link, an image URL), which
+    renders as itself: a message's constant parts skip Liquid's render machinery. None
+    for any other template, or one longer than the output limit (rendering refuses it)."""
+    nodes = template.nodes
+    if not all(type(node) is ContentNode for node in nodes):
+        return None
+    text = "".join(node.text for node in nodes)  # type: ignore[attr-defined]
+    limit = limits.LIQUID_OUTPUT_STREAM_LIMIT  # counted in UTF-8 bytes, as Liquid does
+    if len(text) * 4 > limit and len(text.encode()) > limit:
+        return None
+    # Liquid's output buffer reads newlines universally: \r\n and \r become \n.
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def template_render(
     template: BoundTemplate,
     *,
@@ -190,6 +206,9 @@ def template_render(
 ) -> RenderedText:
     """Render with ``profile.*``, ``context.*`` and ``variables`` (MESSAGE_VARIABLES
     only); raises TemplateError."""
+    text = _plain_text(template)
+    if text is not None:
+        return RenderedText(text)
     found: list[str] = []
     token = _empty_variables.set(found)
     extra = {name: value for name, value in (variables or {}).items() if name in MESSAGE_VARIABLES}

@@ -78,7 +78,6 @@ def content_render(
     empty: list[EmptyVariable] = []
     errors: list[FieldError] = []
     for part in CONTENT_PARTS[channel]:
-        at = pointer("content", chosen, part)
         source = sources.get(part, "")
         try:
             rendered = template_render(
@@ -88,10 +87,12 @@ def content_render(
                 variables=variables,
             )
         except TemplateError as error:
-            errors.append(FieldError(at, str(error.problem)))
+            errors.append(FieldError(pointer("content", chosen, part), str(error.problem)))
             continue
         parts[part] = rendered.text
-        empty += [EmptyVariable(at, variable) for variable in rendered.empty_variables]
+        if rendered.empty_variables:
+            at = pointer("content", chosen, part)
+            empty += [EmptyVariable(at, variable) for variable in rendered.empty_variables]
     if errors:
         raise InvalidInput(code="template_error", message=errors[0].detail, errors=errors)
     schemes = tuple(app_schemes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
@@ -89,6 +90,12 @@ class VersionSnapshot:
     def sources(self) -> list[str]:
         """Every template of every locale (for variable listings)."""
         return [source for parts in self.content.values() for source in parts.values()]
+
+    @cached_property
+    def mentions_unsubscribe_url(self) -> bool:
+        """Whether a template may read ``{{ unsubscribe_url }}``: only then does sending
+        sign each message's link (a token and a URL reversal per message)."""
+        return any("unsubscribe_url" in source for source in self.sources())
 
 
 _SNAPSHOTS: BoundedCache[UUID, VersionSnapshot] = BoundedCache(

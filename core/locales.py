@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +52,12 @@ def locale_resolve(requested: str | None, available: Iterable[str], default: str
 
     Matching ignores case; the returned value is spelled as in ``available``.
     """
+    return _resolve(requested, tuple(available), default)
+
+
+# Sending resolves the same few (requested, available, default) for every message.
+@lru_cache(maxsize=1024)
+def _resolve(requested: str | None, available: tuple[str, ...], default: str) -> str | None:
     by_key = {locale_normalize(code).lower(): code for code in available}
     for candidate in locale_chain(requested, default):
         match = by_key.get(candidate.lower())

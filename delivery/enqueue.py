@@ -132,11 +132,12 @@ def publish_on_commit(publish: Callable[[], None]) -> None:
     _on_commit(publish)
 
 
-def send_now(message_ids: Sequence[UUID | str]) -> None:
-    """Publish send tasks for ``message_ids`` in batches (from a worker: inline)."""
+def send_now(message_ids: Sequence[UUID | str], *, batch_size: int = SEND_BATCH_SIZE) -> None:
+    """Publish send tasks for ``message_ids`` in batches of ``batch_size`` (from a worker:
+    inline)."""
     ids = [str(message_id) for message_id in message_ids]
-    for start in range(0, len(ids), SEND_BATCH_SIZE):
-        _publish(ids[start : start + SEND_BATCH_SIZE])
+    for start in range(0, len(ids), batch_size):
+        _publish(ids[start : start + batch_size])
 
 
 def send_on_commit(message_ids: Sequence[UUID | str]) -> None:

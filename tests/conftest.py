@@ -88,6 +88,17 @@ def _no_cached_webhook_routes() -> Iterator[None]:
     cache.delete(WEBHOOK_ROUTES_CACHE_KEY)
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_namespaces() -> Iterator[None]:
+    """The profiles API keeps identity namespaces a few seconds per process; a test's own
+    namespaces are rolled back with it, so each test reads them afresh."""
+    from audiences.selectors import identity_namespaces_forget
+
+    identity_namespaces_forget()
+    yield
+    identity_namespaces_forget()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright leaves an event loop in the main thread for the
     rest of the session, and Django refuses synchronous database calls under it."""

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import serializers
 
 from audiences.models import Consent, Profile
+from audiences.selectors import ProfileRelations, profile_relations
 from core.api.batch import REJECTED, BatchItemResultSerializer
 from core.api.fields import ClosedSerializer, StrictCharField, StrictObjectField
 from core.api.problems import flatten_errors
@@ -196,19 +197,18 @@ class ProfileBatchOutputSerializer(serializers.Serializer):
 # --- Rendering -----------------------------------------------------------------------
 
 
-def profile_output(profile: Profile) -> dict[str, Any]:
-    """The API's view of a profile (pass one loaded by ``profile_with_relations``)."""
-    consents = {consent.channel: consent for consent in profile.consents.all()}
+def profile_output(profile: Profile, relations: ProfileRelations | None = None) -> dict[str, Any]:
+    """The API's view of a profile: pass one loaded by ``profile_with_relations``, or its
+    ``relations`` as the call that wrote it knows them."""
+    if relations is None:
+        relations = profile_relations(profile)
 
     def consent(channel: str) -> dict[str, Any]:
-        found = consents.get(channel)
+        found = relations.consents.get(channel)
         if found is None:
             return {"status": Consent.Status.UNKNOWN, "source": "", "updatedAt": None}
-        return {
-            "status": found.status,
-            "source": found.source,
-            "updatedAt": iso_datetime(found.updated_at),
-        }
+        status, source, updated_at = found
+        return {"status": status, "source": source, "updatedAt": iso_datetime(updated_at)}
 
     return {
         "id": str(profile.pk),
@@ -216,22 +216,19 @@ def profile_output(profile: Profile) -> dict[str, Any]:
         "locale": profile.locale,
         "timeZone": profile.time_zone,
         "identities": [
-            {"namespace": identity.namespace.code, "value": identity.value}
-            for identity in sorted(
-                profile.identities.all(), key=lambda i: (i.namespace.code, i.value)
-            )
+            {"namespace": code, "value": value} for code, value in sorted(relations.identities)
         ],
         "addresses": {
             "email": profile.email_address or None,
             "mobile": profile.mobile_number or None,
             "push": [
                 {
-                    "appId": push.app_id,
-                    "platform": push.platform,
-                    "token": push.token,
-                    "lastSeenAt": iso_datetime(push.last_seen_at),
+                    "appId": app_id,
+                    "platform": platform,
+                    "token": token,
+                    "lastSeenAt": iso_datetime(last_seen_at),
                 }
-                for push in profile.push_registrations.all()
+                for app_id, platform, token, last_seen_at in relations.push_registrations
             ],
         },
         "consent": {channel: consent(channel) for channel in Channel.values},

@@ -40,7 +40,7 @@ from audiences.selectors import (
     profile_with_relations,
 )
 from audiences.services.bulk import UpsertOutcome, profile_upsert_many
-from audiences.services.profiles import profile_delete, profile_upsert
+from audiences.services.profiles import profile_delete, profile_upsert_shown
 from core.api.batch import item_rejected_by
 from core.api.permissions import Access
 from core.api.schema import problems
@@ -161,10 +161,10 @@ class ProfileDetailApi(APIView):
         data = profile_input_parse(
             namespace=ns.code, value=value, data=serializer.validated_data, namespaces=namespaces
         )
-        profile, created = profile_upsert(data=data)
+        upserted = profile_upsert_shown(data=data)
         return Response(
-            profile_output(profile_with_relations(profile, fresh=True)),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            profile_output(upserted.profile, upserted.relations),
+            status=status.HTTP_201_CREATED if upserted.created else status.HTTP_200_OK,
         )
 
     @extend_schema(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -28,6 +29,8 @@ from audiences.models import (
     PushRegistration,
 )
 from audiences.profile_input import ProfileInput
+from audiences.selectors import ProfileRelations
+from core.channels import Channel
 from core.errors import ClarionError, FieldError, InvalidInput
 
 UPSERT_ATTEMPTS = 3  # a lost race retries; a third loss means something else is wrong
@@ -74,15 +77,21 @@ def _apply(profile: Profile, data: ProfileInput) -> None:
             profile.mobile_number = key.value
 
 
-def consents_set(*, profile: Profile, statuses: Mapping[str, str], source: str) -> None:
-    """Record each channel's consent status: one upsert statement for all of them.
+def consents_set(
+    *,
+    profile: Profile,
+    statuses: Mapping[str, str],
+    source: str,
+    now: datetime | None = None,
+) -> None:
+    """Record each channel's consent status, as of ``now``: one upsert statement for all.
 
     ``INSERT ... ON CONFLICT (profile, channel) DO UPDATE`` rather than
     ``update_or_create`` (a read, savepoints and a write per channel): also race-free.
     """
     if not statuses:
         return
-    now = timezone.now()
+    now = now or timezone.now()
     Consent.objects.bulk_create(
         [
             Consent(profile=profile, channel=channel, status=status, source=source, updated_at=now)
@@ -98,14 +107,57 @@ def consent_set(*, profile: Profile, channel: str, status: str, source: str) -> 
     consents_set(profile=profile, statuses={channel: status}, source=source)
 
 
-def _upsert_once(data: ProfileInput) -> tuple[Profile, bool]:
-    keys = [data.identity, *data.extra_identities]
-    # One query finds the identities and locks (PostgreSQL) and reads their profiles.
-    existing = list(
-        Identity.objects.filter(
-            namespace__in=[k.namespace for k in keys], value__in=[k.value for k in keys]
+@dataclass(frozen=True)
+class ProfileUpserted:
+    """An upserted profile, whether it is new, and its relations as the API shows them
+    (None when not asked for)."""
+
+    profile: Profile
+    created: bool
+    relations: ProfileRelations | None
+
+
+def _relations_written(
+    *,
+    profile: Profile,
+    created: bool,
+    identities: list[tuple[str, str]],
+    data: ProfileInput,
+    now: datetime,
+) -> ProfileRelations:
+    """The relations of the profile just written, from what was written: a new profile has
+    only those; an existing one's push registrations, and its consent on the channels
+    this call did not set, are read (two small reads, not three prefetches)."""
+    consents = {
+        channel: (status, data.consent_source, now) for channel, status in data.consent.items()
+    }
+    if created:
+        return ProfileRelations(identities=identities, push_registrations=[], consents=consents)
+    push = list(
+        PushRegistration.objects.filter(profile=profile).values_list(
+            "app_id", "platform", "token", "last_seen_at"
         )
-        .select_related("profile")
+    )
+    if set(consents) != set(Channel.values):
+        for channel, status, source, updated_at in (
+            Consent.objects.filter(profile=profile)
+            .exclude(channel__in=list(consents))
+            .values_list("channel", "status", "source", "updated_at")
+        ):
+            consents[channel] = (status, source, updated_at)
+    return ProfileRelations(identities=identities, push_registrations=push, consents=consents)
+
+
+def _upsert_once(data: ProfileInput, *, shown: bool) -> ProfileUpserted:
+    keys = [data.identity, *data.extra_identities]
+    # One query reads every identity of the profiles that own one of the keys, with their
+    # profiles, which it locks (PostgreSQL): the response needs no read of them after.
+    owning = Identity.objects.filter(
+        namespace__in=[k.namespace for k in keys], value__in=[k.value for k in keys]
+    ).values("profile_id")
+    existing = list(
+        Identity.objects.filter(profile__in=owning)
+        .select_related("profile", "namespace")
         .select_for_update(of=("profile",))
     )
     owned = {(i.namespace_id, i.value): i.profile_id for i in existing}
@@ -119,34 +171,48 @@ def _upsert_once(data: ProfileInput) -> tuple[Profile, bool]:
             ],
         )
     created = not owners
-    if created:
-        profile = Profile()
-        _apply(profile, data)
-        profile.save()
-    else:
-        profile = profiles[owners.pop()]
-        _apply(profile, data)
-        profile.save()
+    profile = Profile() if created else profiles[owners.pop()]
+    _apply(profile, data)
+    profile.save()
     missing = [k for k in keys if (k.namespace.pk, k.value) not in owned]
     if missing:
         # Raises IntegrityError when a concurrent request inserted one first.
         Identity.objects.bulk_create(
             [Identity(profile=profile, namespace=k.namespace, value=k.value) for k in missing]
         )
-    consents_set(profile=profile, statuses=data.consent, source=data.consent_source)
-    return profile, created
+    now = timezone.now()
+    consents_set(profile=profile, statuses=data.consent, source=data.consent_source, now=now)
+    if not shown:
+        return ProfileUpserted(profile, created, None)
+    identities = [(i.namespace.code, i.value) for i in existing if i.profile_id == profile.pk]
+    identities += [(k.namespace.code, k.value) for k in missing]
+    relations = _relations_written(
+        profile=profile, created=created, identities=identities, data=data, now=now
+    )
+    return ProfileUpserted(profile, created, relations)
 
 
-def profile_upsert(*, data: ProfileInput) -> tuple[Profile, bool]:
-    """Create or update the profile named by ``data.identity``; returns (profile, created)."""
+def _upsert(data: ProfileInput, *, shown: bool) -> ProfileUpserted:
     for attempt in range(UPSERT_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _upsert_once(data)
+                return _upsert_once(data, shown=shown)
         except IntegrityError:
             if attempt == UPSERT_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def profile_upsert(*, data: ProfileInput) -> tuple[Profile, bool]:
+    """Create or update the profile named by ``data.identity``; returns (profile, created)."""
+    upserted = _upsert(data, shown=False)
+    return upserted.profile, upserted.created
+
+
+def profile_upsert_shown(*, data: ProfileInput) -> ProfileUpserted:
+    """``profile_upsert``, also returning the profile's relations as the API shows them,
+    known from what was written (``PUT /profiles/...`` answers without reading them back)."""
+    return _upsert(data, shown=True)
 
 
 @transaction.atomic

@@ -36,7 +36,7 @@ from core.inserts import Statement
 from delivery.addresses import profile_address
 from delivery.calls import AudienceCall
 from delivery.enqueue import fanout_on_commit, send_now
-from delivery.limits import FANOUT_STALL
+from delivery.limits import AUDIENCE_SEND_BATCH_SIZE, FANOUT_STALL
 from delivery.models import (
     Execution,
     ExecutionKind,
@@ -335,7 +335,7 @@ def _fanout_batch(
         .order_by("profile_id")
         .values_list("id", flat=True)
     )
-    send_now(ids)
+    send_now(ids, batch_size=AUDIENCE_SEND_BATCH_SIZE)
     moved = timezone.now()
     if not Execution.objects.filter(pk=execution.pk, heartbeat_at=renewed).update(
         fanout_cursor=profiles[-1].pk, heartbeat_at=moved

@@ -44,18 +44,22 @@ def message_render(message: Message, snapshot: VersionSnapshot | None = None) ->
     ``profile`` is the stored attributes deep-merged with the call's ``profile``;
     ``context`` is the call-level context deep-merged with the recipient's (the
     recipient's wins). ``{{ unsubscribe_url }}`` is the message's signed unsubscribe
-    link. Raises InvalidInput when the content does not render.
+    link, signed only for a version whose content mentions it. Raises InvalidInput when the
+    content does not render.
     """
     snapshot = snapshot or version_snapshot_by_id(message.version_id)
     stored: Mapping[str, Any] = message.profile.attributes if message.profile is not None else {}
     profile = deep_merge(stored or {}, message.recipient_profile or {})
     context = deep_merge(message.execution.context or {}, message.recipient_context or {})
+    variables = (
+        {"unsubscribe_url": message_unsubscribe_url(message.pk, snapshot.channel_settings)}
+        if snapshot.mentions_unsubscribe_url
+        else None
+    )
     return version_render(
         version=message.version_id,
         locale=message_locale(snapshot, message, profile),
         profile=profile,
         context=context,
-        variables={
-            "unsubscribe_url": message_unsubscribe_url(message.pk, snapshot.channel_settings)
-        },
+        variables=variables,
     )

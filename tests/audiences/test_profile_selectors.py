@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from audiences.models import IdentityNamespace, Profile, PushRegistration
 from audiences.profile_input import profile_input_parse
 from audiences.selectors import (
+    NAMESPACES_MEMO_SECONDS,
     ProfileNotFound,
     UnknownNamespace,
     identity_namespace_get,
+    identity_namespaces,
+    identity_namespaces_forget,
     profile_resolve,
     profile_with_relations,
 )
@@ -109,3 +114,45 @@ def test_with_relations_reads_identities_push_and_consent_in_four_queries() -> N
     assert identities == [("email", "ana@example.com"), ("phone", "+14165550100")]
     assert tokens == ["t1"]
     assert consents == {"email": "opted_in"}
+
+
+# --- Identity namespaces, remembered per process --------------------------------------
+
+
+def test_the_namespaces_are_read_once_then_remembered_until_forgotten() -> None:
+    with CaptureQueriesContext(connection) as first:
+        codes = set(identity_namespaces())
+    with CaptureQueriesContext(connection) as again:
+        identity_namespaces()
+    identity_namespaces_forget()
+    with CaptureQueriesContext(connection) as forgotten:
+        identity_namespaces()
+
+    assert {"email", "phone", "crm_id", "ecid"} <= codes
+    assert (len(first), len(again), len(forgotten)) == (1, 0, 1)
+
+
+def test_the_namespaces_are_read_again_after_a_few_seconds(monkeypatch) -> None:
+    identity_namespaces()
+    IdentityNamespace.objects.create(code="loyalty_id", name="Loyalty")
+    assert "loyalty_id" not in identity_namespaces()  # another process's change: not yet
+    later = time.monotonic() + NAMESPACES_MEMO_SECONDS
+    monkeypatch.setattr("audiences.selectors.time.monotonic", lambda: later)
+
+    assert "loyalty_id" in identity_namespaces()
+
+
+def test_a_namespace_added_in_the_admin_is_usable_at_once(admin_client, api_client) -> None:
+    # given the API has read the namespaces
+    writer = api_client("profiles:write")
+    assert writer.put("/api/v1/profiles/loyalty_id/L-1", {}, format="json").status_code == 404
+
+    # when an administrator adds one
+    response = admin_client.post(
+        reverse("admin:audiences_identitynamespace_add"),
+        {"code": "loyalty_id", "name": "Loyalty", "description": "", "value_kind": "text"},
+    )
+
+    # then this process's API knows it without waiting
+    assert response.status_code == 302
+    assert writer.put("/api/v1/profiles/loyalty_id/L-1", {}, format="json").status_code == 201

@@ -80,6 +80,30 @@ def test_output_limit_stops_huge_output() -> None:
         render("{% for i in (1..9000) %}{{ context.s }}{% endfor %}", context={"s": "x" * 200})
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "",
+        "https://shop.example/jacket.png",
+        "<p>Layers &amp; {pockets}</p>\n",
+        "a {# not a comment #} b",
+        "{% raw %}{{ profile.name }}{% endraw %}",
+        "line\r\nbreaks\rand\n",
+    ],
+)
+@pytest.mark.parametrize("html", [False, True])
+def test_a_template_without_tags_renders_as_liquid_would(source: str, html: bool) -> None:
+    # Such parts skip Liquid's render machinery (campaigns.liquid._plain_text)
+    template = template_parse(source, html=html)
+
+    assert render(source, html=html) == RenderedText(template.render(), ())
+
+
+def test_a_template_without_tags_past_the_output_limit_is_refused_as_before() -> None:
+    with pytest.raises(TemplateError):
+        render("é" * (limits.LIQUID_OUTPUT_STREAM_LIMIT // 2 + 1))
+
+
 def test_html_templates_escape_data_and_text_templates_do_not() -> None:
     source = "<p>{{ context.note }} {{ profile.name }}</p>"
     data = {"context": {"note": "<script>alert(1)</script>"}, "profile": {"name": 'Ann "&" Bo'}}

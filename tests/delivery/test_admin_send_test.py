@@ -172,7 +172,8 @@ def test_an_sms_test_takes_a_phone_number_written_any_way(
     message = Message.objects.get()
     assert label == "Mobile number"
     assert response.context["result_summary"] == "Sent to +14165550100."
-    written = json.loads((tmp_path / "sms" / f"{message.pk}.json").read_text())
+    name, line = message.provider_message_id.split("#")
+    written = json.loads((tmp_path / "sms" / name).read_text().splitlines()[int(line) - 1])
     assert (written["to"], written["content"]) == ("+14165550100", {"body": "Code 99"})
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audiences.models import Audience, IdentityNamespace, Profile, PushRegistration
 from audiences.selectors import audience_iter_batches
+from delivery.enqueue import send_now
 from delivery.models import Execution, Message, ReportCounter
 from delivery.services import audience as audience_module
 from delivery.services.audience import execution_fanout
@@ -114,6 +115,19 @@ def test_send_tasks_are_published_batch_by_batch(live_campaign, published, monke
     assert execution.fanout_cursor == max(p.pk for p in people)
 
 
+def test_a_fan_out_batch_is_published_in_send_tasks_of_200(live_campaign, published, monkeypatch):
+    # given 450 members written in one fan-out batch
+    people = [person(f"p{n}@example.com") for n in range(450)]
+    campaign = live_campaign(category="marketing", audience=static_audience("Many", people))
+    execution = accept_audience(campaign)
+
+    execution_fanout(execution_id=execution.pk)
+
+    # then its messages leave in tasks of 200: fewer claims and recordings than 50 each
+    by_profile = [str(m.pk) for m in Message.objects.order_by("profile_id")]
+    assert published == [by_profile[0:200], by_profile[200:400], by_profile[400:450]]
+
+
 def test_a_push_audience_is_addressed_to_each_profiles_device_of_the_app(live_campaign, published):
     # given one member with a device of the campaign's app and one of another app only
     ana, ben = person("ana@example.com"), person("ben@example.com")
@@ -197,7 +211,7 @@ def test_a_batch_written_but_not_published_is_published_when_the_fan_out_resumes
     campaign = live_campaign(category="marketing", audience=static_audience("Three", people))
     execution = accept_audience(campaign)
 
-    def killed(_ids: Any) -> None:
+    def killed(_ids: Any, **_options: Any) -> None:
         raise RuntimeError("worker killed")
 
     monkeypatch.setattr("delivery.services.audience.send_now", killed)
@@ -209,7 +223,7 @@ def test_a_batch_written_but_not_published_is_published_when_the_fan_out_resumes
     assert execution.fanout_cursor is None  # the cursor waits for the publish
 
     # when it resumes
-    monkeypatch.setattr("delivery.services.audience.send_now", published.append)
+    monkeypatch.setattr("delivery.services.audience.send_now", send_now)
     Execution.objects.filter(pk=execution.pk).update(heartbeat_at=None)
     execution_fanout(execution_id=execution.pk)
 
@@ -311,7 +325,7 @@ def _fanout_peak(live_campaign: Any, size: int, monkeypatch: pytest.MonkeyPatch)
     published = [0]
     monkeypatch.setattr(
         "delivery.services.audience.send_now",
-        lambda message_ids: published.__setitem__(0, published[0] + len(message_ids)),
+        lambda message_ids, **_: published.__setitem__(0, published[0] + len(message_ids)),
     )
     gc.collect()
     tracemalloc.start()
@@ -344,8 +358,8 @@ def test_a_worker_that_lost_its_fan_out_writes_and_counts_nothing_more(
     execution = accept_audience(campaign)
     real_send_now = audience_module.send_now
 
-    def taken_over(ids: list[Any]) -> None:
-        real_send_now(ids)
+    def taken_over(ids: list[Any], **options: Any) -> None:
+        real_send_now(ids, **options)
         Execution.objects.filter(pk=execution.pk).update(heartbeat_at=timezone.now())
 
     monkeypatch.setattr("delivery.services.audience.send_now", taken_over)

@@ -108,9 +108,10 @@ def test_a_worker_killed_in_the_middle_of_an_audience_send_loses_nothing(
 def test_a_worker_stopped_gracefully_finishes_its_batches_and_leaves_the_rest_queued(
     clarion: ClarionFactory, smtp_sink: SmtpSink
 ) -> None:
-    # Given a marketing campaign to 200 profiles, web and worker but no beat (no
-    # sweeper makes good what the stop would lose), and a server holding after 50
-    campaign = live_campaign(category="marketing", audience=opted_in_audience(200))
+    # Given a marketing campaign to 600 profiles (three send tasks of 200), web and
+    # worker but no beat (no sweeper makes good what the stop would lose), and a server
+    # holding after 50
+    campaign = live_campaign(category="marketing", audience=opted_in_audience(600))
     running = clarion()
     worker = running.start("web", "worker")["worker"]
     api = Api(running.base_url, trigger_secret())
@@ -131,13 +132,13 @@ def test_a_worker_stopped_gracefully_finishes_its_batches_and_leaves_the_rest_qu
     before = statuses(execution_id=execution_id)
     assert before["sending"] == 0
     assert before["sent"] == smtp_sink.count()
-    assert before["sent"] + before["queued"] == 200
+    assert before["sent"] + before["queued"] == 600
     assert smtp_sink.dropped == 0
 
     # And a new worker sends the rest from the broker: all sent, once
     running.start("worker")
     assert_finished([execution_id], running)
-    assert_nothing_lost(smtp_sink, [execution_id], 200)
+    assert_nothing_lost(smtp_sink, [execution_id], 600)
 
 
 def test_web_worker_and_beat_killed_together_then_make_run_again_loses_nothing(
