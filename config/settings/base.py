@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: /api/ speaks the language of Accept-Language only (core/api/language.py).
+    "core.api.language.ApiLanguageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
