@@ -23,7 +23,7 @@ FIND_PYTHON = set -f; python=; \
 	  exit 1; \
 	fi
 
-.PHONY: run test lint typecheck check install clean which-python bench bench-trigger bench-report bench-audience
+.PHONY: run test lint typecheck check install clean which-python messages bench bench-trigger bench-report bench-audience
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -43,6 +43,11 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 	$(BIN)/python manage.py compile_translations
 
 install: $(STAMP) $(MO_FILES)
+
+# Updates locale/*/LC_MESSAGES/django.po from the sources, keeping every translation: no
+# line numbers, so only new or changed strings show in a diff. Needs GNU gettext.
+messages: $(STAMP)
+	$(BIN)/python manage.py update_translations
 
 # Prints the Python that would create .venv (it exists already: `$(BIN)/python --version`).
 which-python:
@@ -67,6 +72,9 @@ check: lint typecheck
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+# Missing or fuzzy translations outside locale/untranslated-allowed.txt, or a
+# catalogue `make messages` would change.
+	$(BIN)/python manage.py translations_check
 
 # Issue 9's figures, every scenario in turn, and one table (docs/performance.md): about
 # 40 minutes. Needs PostgreSQL, Redis and wrk. Options: make bench BENCH_ONLY=trigger,import
