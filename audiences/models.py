@@ -69,7 +69,7 @@ class Profile(models.Model):
     ``{{ profile.* }}`` in templates.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     locale = models.CharField(_("locale"), max_length=20, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
@@ -99,7 +99,9 @@ class Profile(models.Model):
 class Identity(models.Model):
     """One (namespace, value) that names a profile; unique across the store."""
 
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="identities")
+    profile = models.ForeignKey(
+        Profile, verbose_name=_("profile"), on_delete=models.CASCADE, related_name="identities"
+    )
     namespace = models.ForeignKey(
         IdentityNamespace,
         on_delete=models.PROTECT,
@@ -125,7 +127,10 @@ class PushRegistration(models.Model):
     """A device or browser that can receive push notifications for a profile."""
 
     profile = models.ForeignKey(
-        Profile, on_delete=models.CASCADE, related_name="push_registrations"
+        Profile,
+        verbose_name=_("profile"),
+        on_delete=models.CASCADE,
+        related_name="push_registrations",
     )
     app_id = models.CharField(_("app id"), max_length=200)
     platform = models.CharField(_("platform"), max_length=8, choices=Platform.choices)
@@ -156,7 +161,9 @@ class Consent(models.Model):
         OPTED_OUT = "opted_out", _("Opted out")
         UNKNOWN = "unknown", _("Unknown")
 
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="consents")
+    profile = models.ForeignKey(
+        Profile, verbose_name=_("profile"), on_delete=models.CASCADE, related_name="consents"
+    )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.UNKNOWN
@@ -219,7 +226,7 @@ class Audience(models.Model):
         STATIC = "static", _("Static list")
         RULES = "rules", _("Rule-based")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
     description = models.TextField(_("description"), blank=True)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.RULES)
@@ -230,7 +237,11 @@ class Audience(models.Model):
         help_text=_("Conditions on profiles (rule-based audiences)."),
     )
     members = models.ManyToManyField(
-        Profile, through="AudienceMember", related_name="audiences", blank=True
+        Profile,
+        verbose_name=_("members"),
+        through="AudienceMember",
+        related_name="audiences",
+        blank=True,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -247,8 +258,12 @@ class Audience(models.Model):
 class AudienceMember(models.Model):
     """A profile in a static audience."""
 
-    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="memberships")
-    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="memberships")
+    audience = models.ForeignKey(
+        Audience, verbose_name=_("audience"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    profile = models.ForeignKey(
+        Profile, verbose_name=_("profile"), on_delete=models.CASCADE, related_name="memberships"
+    )
     added_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     class Meta:
@@ -280,7 +295,7 @@ class ProfileImport(models.Model):
 
     FINISHED = (Status.SUCCEEDED, Status.PARTIALLY_SUCCEEDED, Status.FAILED)
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     file = models.FileField(_("file"), upload_to="imports/")
     original_name = models.CharField(
         _("file name"),
@@ -288,9 +303,12 @@ class ProfileImport(models.Model):
         blank=True,
         help_text=_("The uploaded file's name (the stored copy may be renamed)."),
     )
-    namespace = models.ForeignKey(IdentityNamespace, on_delete=models.PROTECT, related_name="+")
+    namespace = models.ForeignKey(
+        IdentityNamespace, verbose_name=_("namespace"), on_delete=models.PROTECT, related_name="+"
+    )
     audience = models.ForeignKey(
         Audience,
+        verbose_name=_("audience"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -300,15 +318,20 @@ class ProfileImport(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED
     )
-    total_bytes = models.BigIntegerField(default=0)
-    processed_bytes = models.BigIntegerField(default=0)
+    total_bytes = models.BigIntegerField(_("total bytes"), default=0)
+    processed_bytes = models.BigIntegerField(_("processed bytes"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
     rejected_file = models.FileField(_("rejected rows"), upload_to="imports/", blank=True)
     error = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "auth.User",
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     heartbeat_at = models.DateTimeField(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 from uuid import UUID
 
+from django.utils.translation import gettext
 from liquid import BoundTemplate, Environment
 from liquid.builtin.content import ContentNode
 from liquid.builtin.expressions import FilteredExpression, Path
@@ -115,7 +116,12 @@ class TemplateProblem:
     def __str__(self) -> str:
         if self.line is None:
             return self.message
-        return f"{self.message} (line {self.line}, column {self.column})"
+        # python-liquid's own message stays English; the position reads in the reader's language.
+        return gettext("%(problem)s (line %(line)d, column %(column)d)") % {
+            "problem": self.message,
+            "line": self.line,
+            "column": self.column or 0,
+        }
 
 
 class TemplateError(Exception):

@@ -183,7 +183,9 @@ def campaign_trigger_sample(campaign: Campaign) -> dict[str, Any]:
     recipient: dict[str, Any] = {
         "type": "aep" if source.create_new_profiles else "external",
         "namespace": namespace,
-        "userId": _SAMPLE_USER_IDS.get(namespace, "<" + namespace + " value>"),
+        "userId": _SAMPLE_USER_IDS.get(
+            namespace, _("<%(namespace)s value>") % {"namespace": namespace}
+        ),
     }
     if source.channel == Channel.EMAIL and namespace != "email":
         recipient["channelData"] = {"emailAddress": "ana@example.com"}
@@ -192,14 +194,14 @@ def campaign_trigger_sample(campaign: Campaign) -> dict[str, Any]:
     elif source.channel == Channel.PUSH:
         recipient["channelData"] = {
             "pushInfo": {
-                "appID": str(source.channel_settings.get("appId") or "<app id>"),
+                "appID": str(source.channel_settings.get("appId") or _("<app id>")),
                 "platform": str(source.channel_settings.get("platform") or "android"),
-                "token": "<device token>",
+                "token": _("<device token>"),
             }
         }
     recipient.update(campaign_sample_data(campaign))
     return {
-        "requestId": "<unique id for this call>",
+        "requestId": _("<unique id for this call>"),
         "campaignId": str(campaign.pk),
         "recipients": [recipient],
     }
@@ -211,7 +213,7 @@ def campaign_audience_sample(campaign: Campaign) -> dict[str, Any]:
     Profile variables come from each profile of the audience, so none is sent.
     """
     body: dict[str, Any] = {
-        "requestId": "<unique id for this call>",
+        "requestId": _("<unique id for this call>"),
         "campaignId": str(campaign.pk),
     }
     context = campaign_sample_data(campaign)["context"]
@@ -228,9 +230,10 @@ def campaign_curl_sample(campaign: Campaign, *, base_url: str) -> str:
     else:
         kind, sample = "unitary", campaign_trigger_sample(campaign)
     body = json.dumps(sample, indent=2, ensure_ascii=False)
+    key = _("<your API key>")
     return (
         f"curl -X POST {shlex.quote(base_url.rstrip('/') + '/api/v1/executions/' + kind)} \\\n"
-        "  -H 'Authorization: Bearer <your API key>' \\\n"
+        f"  -H 'Authorization: Bearer {key}' \\\n"
         "  -H 'Content-Type: application/json' \\\n"
         f"  --data-binary {shlex.quote(body)}"
     )

@@ -91,6 +91,11 @@ def rule_builder_config() -> dict[str, Any]:
             "showJson": gettext("Show the rules as JSON"),
             "empty": gettext("No conditions yet: add one."),
             "valueMissing": str(EMPTY_VALUE_MESSAGE),
+            # What a screen reader announces for each control of a condition.
+            "field": gettext("Field"),
+            "operator": gettext("Operator"),
+            "value": gettext("Value"),
+            "valueType": gettext("Type of value"),
         },
     }
 

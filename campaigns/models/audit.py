@@ -52,5 +52,5 @@ class AuditEvent(models.Model):
         if self.actor is not None:
             return self.actor.get_username()
         if self.api_key is not None:
-            return f"API key {self.api_key.name}"
-        return "system"
+            return str(_("API key %(name)s") % {"name": self.api_key.name})
+        return str(_("system"))

@@ -66,7 +66,7 @@ class Campaign(models.Model):
     campaign is live, edits go to the row (its draft version) until published.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     # 1-2. Create and properties
     name = models.CharField(
         _("name"), max_length=NAME_MAX_LENGTH, help_text=_("What the campaign is called in lists.")
@@ -205,10 +205,20 @@ class Campaign(models.Model):
         ),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     last_edited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last edited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -247,7 +257,9 @@ class Campaign(models.Model):
 class CampaignContent(models.Model):
     """A campaign's message in one locale. Which fields apply depends on the channel."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="contents")
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="contents"
+    )
     locale = models.CharField(_("locale"), max_length=20, validators=[locale_validator])
     subject = models.CharField(_("subject"), max_length=998, blank=True)  # RFC 5322 line limit
     preheader = models.CharField(_("preheader"), max_length=500, blank=True)
@@ -284,8 +296,10 @@ class CampaignVersion(models.Model):
     snapshot). Every version is kept.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="versions")
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="versions"
+    )
     number = models.PositiveIntegerField(_("number"))
     snapshot = models.JSONField(_("snapshot"))
     # Copies of snapshot facts that queries filter on, written once with the snapshot:
@@ -299,7 +313,12 @@ class CampaignVersion(models.Model):
         verbose_name=_("access labels"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

@@ -38,7 +38,7 @@ class ChannelConfiguration(models.Model):
         WEBPUSH = "webpush", _("Web Push")
         OUTBOX = "outbox", _("Local outbox (no real sending)")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=120, unique=True)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     is_active = models.BooleanField(_("active"), default=True)
@@ -81,8 +81,8 @@ class ChannelConfiguration(models.Model):
             "may use besides https:. Web schemes such as http, javascript or data are refused."
         ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         ordering = ["channel", "name"]

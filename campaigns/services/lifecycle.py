@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from campaigns.audit import audit_record
 from campaigns.models import Campaign, CampaignVersion, Status
@@ -54,7 +55,12 @@ def _require_review_ok(campaign: Campaign) -> None:
     review = campaign_review(campaign=campaign)
     if not review.ok:
         raise ReviewBlocked(
-            message=_("The review found %d error(s); fix them first.") % len(review.errors),
+            message=ngettext(
+                "The review found %d error; fix it first.",
+                "The review found %d errors; fix them first.",
+                len(review.errors),
+            )
+            % len(review.errors),
             errors=[FieldError(f.field, f.message) for f in review.errors],
         )
 

@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
@@ -29,7 +30,7 @@ def _finite_float(text: str) -> float:
     """A JSON number as a float; 1e400 would be infinity, which no database stores."""
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"the number {text} is out of range")
+        raise ValueError(gettext("the number %s is out of range") % text)
     return value
 
 

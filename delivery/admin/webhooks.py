@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -143,7 +143,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     @admin.action(description=_("Enable the selected endpoints again"), permissions=["change"])
     def enable_endpoints(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         count = webhook_endpoints_enable(endpoints=queryset)
-        self.message_user(request, gettext("%(count)d endpoint(s) enabled.") % {"count": count})
+        self.message_user(
+            request,
+            ngettext("%(count)d endpoint enabled.", "%(count)d endpoints enabled.", count)
+            % {"count": count},
+        )
 
     @admin.action(description=_("Send a test event"), permissions=["change"])
     def send_test_events(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

@@ -34,7 +34,9 @@ class MessageEvent(models.Model):
     On PostgreSQL the table is partitioned by ``message`` id ranges, like messages.
     """
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    message = models.ForeignKey(
+        Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="events"
+    )
     type = models.CharField(_("event"), max_length=16, choices=EventType.choices)
     at = models.DateTimeField(_("time"), db_index=True)
     # Clicks: the link's 1-based index in the message, and its target as sent.

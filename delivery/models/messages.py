@@ -80,13 +80,19 @@ class Execution(models.Model):
     so a fan-out interrupted by a crash resumes where it stopped.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid7, editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=ExecutionKind.choices)
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.PROTECT, related_name="executions"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.PROTECT,
+        related_name="executions",
     )
     version = models.ForeignKey(
-        "campaigns.CampaignVersion", on_delete=models.PROTECT, related_name="executions"
+        "campaigns.CampaignVersion",
+        verbose_name=_("version"),
+        on_delete=models.PROTECT,
+        related_name="executions",
     )
     api_key = models.ForeignKey(
         "core.ApiKey",
@@ -100,6 +106,7 @@ class Execution(models.Model):
     context = models.JSONField(_("context"), default=dict, blank=True)
     audience = models.ForeignKey(
         "audiences.Audience",
+        verbose_name=_("audience"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -107,6 +114,7 @@ class Execution(models.Model):
     )
     schedule = models.OneToOneField(
         "delivery.ExecutionSchedule",
+        verbose_name=_("schedule"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -127,7 +135,7 @@ class Execution(models.Model):
     # the messages while it runs).
     counts = models.JSONField(_("counts"), default=dict, blank=True)
     fanout_done = models.BooleanField(_("all messages written"), default=True)
-    fanout_cursor = models.UUIDField(null=True, blank=True, editable=False)
+    fanout_cursor = models.UUIDField(_("fan-out cursor"), null=True, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_at = models.DateTimeField(_("accepted"), auto_now_add=True, db_index=True)
@@ -155,13 +163,21 @@ class Message(models.Model):
     # that is by acceptance time. An audience message's id is derived from its
     # execution and profile (core.ids.uuid7_derived), so a resumed fan-out cannot
     # write a second one.
-    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="messages")
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid7, editable=False)
+    execution = models.ForeignKey(
+        Execution, verbose_name=_("execution"), on_delete=models.CASCADE, related_name="messages"
+    )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.PROTECT, related_name="messages"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.PROTECT,
+        related_name="messages",
     )
     version = models.ForeignKey(
-        "campaigns.CampaignVersion", on_delete=models.PROTECT, related_name="messages"
+        "campaigns.CampaignVersion",
+        verbose_name=_("version"),
+        on_delete=models.PROTECT,
+        related_name="messages",
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     position = models.PositiveIntegerField(
@@ -174,6 +190,7 @@ class Message(models.Model):
     user_id = models.CharField(_("user id"), max_length=320, blank=True)
     profile = models.ForeignKey(
         "audiences.Profile",
+        verbose_name=_("profile"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -198,12 +215,12 @@ class Message(models.Model):
     provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
     # Claiming: a send task sets status=sending and its own token; the sweeper gives a
     # message back when claimed_at is older than the lease (a worker died holding it).
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claim_token = models.UUIDField(_("claim token"), null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True, editable=False)
     # When a send task was last asked for (acceptance, retry, sweep) and when the next
     # attempt is due; the sweeper re-enqueues what waited too long.
-    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    enqueued_at = models.DateTimeField(_("enqueued"), null=True, blank=True, editable=False)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True, editable=False)
     accepted_at = models.DateTimeField(_("accepted"), auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     # Tracking (delivery.tracking): the targets of the links rewritten when it was sent,
@@ -243,12 +260,14 @@ class MessageAttempt(models.Model):
         FAILED = "failed", _("Failed")
 
     # On PostgreSQL partitioned like the messages, by message id: a purge drops both.
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempt_log")
+    message = models.ForeignKey(
+        Message, verbose_name=_("message"), on_delete=models.CASCADE, related_name="attempt_log"
+    )
     number = models.PositiveSmallIntegerField(_("attempt"))
     outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
     code = models.CharField(_("code"), max_length=64, blank=True)
     detail = models.TextField(_("detail"), blank=True)
-    provider_message_id = models.CharField(max_length=255, blank=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=255, blank=True)
     at = models.DateTimeField(_("time"), auto_now_add=True)
 
     class Meta:
@@ -268,13 +287,13 @@ class IdempotencyRecord(models.Model):
     """
 
     # Whose key it is: "key:<api key id>", or "user:<id>" for a signed-in user's call.
-    owner = models.CharField(max_length=64)
+    owner = models.CharField(_("owner"), max_length=64)
     key = models.CharField(_("idempotency key"), max_length=255)
-    endpoint = models.CharField(max_length=16)
-    body_hash = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    endpoint = models.CharField(_("endpoint"), max_length=16)
+    body_hash = models.CharField(_("body hash"), max_length=64)
+    response_status = models.PositiveSmallIntegerField(_("response status"))
+    response_body = models.JSONField(_("response body"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("idempotency record")
@@ -296,16 +315,29 @@ class ExecutionSchedule(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         FAILED = "failed", _("Failed")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.PROTECT, related_name="execution_schedules"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.PROTECT,
+        related_name="execution_schedules",
     )
     api_key = models.ForeignKey(
-        "core.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "core.ApiKey",
+        verbose_name=_("API key"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     request_id = models.CharField(_("request id"), max_length=255, blank=True)
     audience = models.ForeignKey(
-        "audiences.Audience", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "audiences.Audience",
+        verbose_name=_("audience"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     context = models.JSONField(_("context"), default=dict, blank=True)
     execute_at = models.DateTimeField(_("execute at"), db_index=True)

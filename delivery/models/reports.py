@@ -15,10 +15,16 @@ class ReportCounter(models.Model):
     """
 
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="report_counters"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="report_counters",
     )
     version = models.ForeignKey(
-        "campaigns.CampaignVersion", on_delete=models.CASCADE, related_name="report_counters"
+        "campaigns.CampaignVersion",
+        verbose_name=_("version"),
+        on_delete=models.CASCADE,
+        related_name="report_counters",
     )
     locale = models.CharField(_("locale"), max_length=20, blank=True)
     variant = models.CharField(_("variant"), max_length=64, blank=True)

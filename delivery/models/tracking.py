@@ -22,6 +22,7 @@ class ShortLink(models.Model):
     code = models.CharField(_("code"), max_length=16, primary_key=True)
     message = models.ForeignKey(
         Message,
+        verbose_name=_("message"),
         on_delete=models.CASCADE,
         db_constraint=False,
         related_name="short_links",

@@ -101,9 +101,12 @@ class WebhookDelivery(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
-    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid7, editable=False)
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        verbose_name=_("endpoint"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
     )
     event_id = models.UUIDField(_("event id"), default=uuid7, editable=False)
     event_type = models.CharField(_("event"), max_length=16)
@@ -117,7 +120,7 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     # Set by the claim (a conditional UPDATE) with next_attempt_at moved past the lease:
     # a worker that dies holding it gives it back when the lease ends.
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claim_token = models.UUIDField(_("claim token"), null=True, blank=True, editable=False)
     last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
@@ -143,10 +146,16 @@ class WebhookAttempt(models.Model):
     """One request to an endpoint, and how it went (the admin shows them)."""
 
     delivery = models.ForeignKey(
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+        WebhookDelivery,
+        verbose_name=_("delivery"),
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
     )
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="attempt_log"
+        WebhookEndpoint,
+        verbose_name=_("endpoint"),
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
     )
     number = models.PositiveSmallIntegerField(_("attempt"))
     at = models.DateTimeField(_("time"))

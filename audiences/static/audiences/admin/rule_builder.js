@@ -287,7 +287,7 @@
           c.base,
           {
             class: "rule-field",
-            "aria-label": "field",
+            "aria-label": T.field,
             onchange: (event) => {
               c.base = event.target.value;
               c.path = "";
@@ -324,7 +324,7 @@
           c.operator,
           {
             class: "rule-operator",
-            "aria-label": "operator",
+            "aria-label": T.operator,
             onchange: (event) => {
               c.operator = event.target.value;
               changed(true);
@@ -365,7 +365,7 @@
           const node = select(config.consentStatuses, null, {
             multiple: "multiple",
             class: "rule-value rule-value-multi",
-            "aria-label": "value",
+            "aria-label": T.value,
             onchange: (event) => {
               c.values = Array.from(event.target.selectedOptions).map((option) => option.value);
               changed(false);
@@ -375,13 +375,13 @@
           return [node];
         }
         if (!config.consentStatuses.some(([value]) => value === c.valueText)) c.valueText = config.consentStatuses[0][0];
-        return [select(config.consentStatuses, c.valueText, { class: "rule-value", "aria-label": "value", onchange: onText })];
+        return [select(config.consentStatuses, c.valueText, { class: "rule-value", "aria-label": T.value, onchange: onText })];
       }
       if (op === "greater_than" || op === "less_than") {
-        return [el("input", { type: "number", step: "any", class: "rule-value", value: c.valueText, "aria-label": "value", oninput: onText })];
+        return [el("input", { type: "number", step: "any", class: "rule-value", value: c.valueText, "aria-label": T.value, oninput: onText })];
       }
       if (op === "before" || op === "after") {
-        return [el("input", { type: "text", class: "rule-value", value: c.valueText, placeholder: T.datePlaceholder, "aria-label": "value", oninput: onText })];
+        return [el("input", { type: "text", class: "rule-value", value: c.valueText, placeholder: T.datePlaceholder, "aria-label": T.value, oninput: onText })];
       }
       const nodes = [];
       if (field.kind === "attribute") {
@@ -395,7 +395,7 @@
             c.valueType,
             {
               class: "rule-value-type",
-              "aria-label": "type",
+              "aria-label": T.valueType,
               onchange: (event) => {
                 c.valueType = event.target.value;
                 if (c.valueType === "boolean" && op !== "in") c.valueText = "true";
@@ -414,7 +414,7 @@
               ["false", T.no],
             ],
             c.valueText,
-            { class: "rule-value", "aria-label": "value", onchange: onText }
+            { class: "rule-value", "aria-label": T.value, onchange: onText }
           )
         );
         return nodes;
@@ -425,7 +425,7 @@
           class: "rule-value",
           value: c.valueText,
           placeholder: op === "in" ? T.listPlaceholder : "",
-          "aria-label": "value",
+          "aria-label": T.value,
           oninput: onText,
         })
       );
