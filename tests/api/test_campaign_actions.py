@@ -100,7 +100,7 @@ def test_activate_when_review_fails_is_422_with_pointers_and_writes_nothing(
     assert response.json() == problem(
         422,
         "review_failed",
-        "The review found 4 error(s); fix them first.",
+        "The review found 4 errors; fix them first.",
         [
             {
                 "pointer": "/channelConfiguration",

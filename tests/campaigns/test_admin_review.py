@@ -160,7 +160,7 @@ def test_activation_refused_by_the_review_shows_the_reason_and_changes_nothing(
 
     assert response.status_code == 302
     [message] = messages_of(response)
-    assert message.startswith("The review found 1 error(s); fix them first.")
+    assert message.startswith("The review found 1 error; fix it first.")
     assert "Choose a channel configuration" in message
     campaign.refresh_from_db()
     assert campaign.status == Status.DRAFT

@@ -107,7 +107,7 @@ def test_a_disabled_endpoint_shows_why_and_can_be_enabled_again(client, admin_us
         follow=True,
     )
 
-    assert "1 endpoint(s) enabled." in response.content.decode()
+    assert "1 endpoint enabled." in response.content.decode()
     endpoint.refresh_from_db()
     assert (endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at) == (True, "", None)
     assert [r.id for r in webhook_routes()] == [endpoint.pk]
