@@ -90,7 +90,12 @@ def test_allow_listed_entries_are_not_problems(tmp_path: Path) -> None:
 
 
 def test_the_allow_list_reads_back_what_it_wrote(tmp_path: Path) -> None:
-    keys = {(None, "Two\nlines"), ("verb", "Schedule"), (None, "a \\ backslash"), (None, "tab\there")}
+    keys = {
+        (None, "Two\nlines"),
+        ("verb", "Schedule"),
+        (None, "a \\ backslash"),
+        (None, "tab\there"),
+    }
     path = tmp_path / ALLOW_LIST_NAME
 
     allow_list_write(path, keys)
@@ -112,7 +117,7 @@ def test_the_command_fails_listing_what_is_not_allow_listed(
     monkeypatch.setattr(settings, "BASE_DIR", tmp_path)
 
     # when the check runs
-    with pytest.raises(CommandError, match="^2 translation problems"):
+    with pytest.raises(CommandError, match=r"^2 translation problems"):
         call_command("translations_check", "--no-stale-check")
 
     # then it names the two, and the allow-listed msgid that is translated now
