@@ -23,7 +23,7 @@ FIND_PYTHON = set -f; python=; \
 	  exit 1; \
 	fi
 
-.PHONY: run test lint typecheck check install clean which-python messages bench bench-trigger bench-report bench-audience
+.PHONY: run test screenshots lint typecheck check install clean which-python messages bench bench-trigger bench-report bench-audience
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -60,6 +60,11 @@ run: $(STAMP) $(MO_FILES)
 # own Chromium, downloaded once (tests/browser/chromium.py).
 test: $(STAMP) $(MO_FILES)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The pictures in docs/screenshots/ (each main page, each language, at 1366 and 390 px),
+# taken by the browser tests marked `screenshots` (tests/browser/test_pages.py).
+screenshots: $(STAMP) $(MO_FILES)
+	CLARION_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m screenshots tests/browser $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,6 +23,7 @@ from campaigns.models import (
 from core.channels import Channel
 from core.errors import ClarionError
 from core.locales import locale_normalize, locale_validator
+from core.widgets import LabelledSplitDateTime
 
 # Content fields that hold Liquid templates (every part of every channel).
 TEMPLATE_FIELDS = (
@@ -93,6 +94,7 @@ class CampaignForm(forms.ModelForm[Campaign]):
             "start_at",
             "end_at",
         ]
+        widgets = {"start_at": LabelledSplitDateTime, "end_at": LabelledSplitDateTime}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
