@@ -49,7 +49,7 @@ def test_admin_pages_and_clarions_own_admin_views_are_clarions(
 
     # When they open the index, a change list and one of Clarion's own admin views
     pages = {
-        "/admin/": "<title>Administration | Clarion</title>",
+        "/admin/": "<title>Dashboard | Clarion</title>",
         "/admin/campaigns/campaign/": "<title>Select campaign to change | Clarion</title>",
         "/admin/core/apikey/add/": "| Clarion</title>",
     }
