@@ -73,7 +73,7 @@ def campaign_list_running(*, actor: Actor, limit: int = LIST_LIMIT) -> list[Camp
     return list(
         campaign_list_visible(actor=actor)
         .filter(status__in=[Status.LIVE, Status.SCHEDULED])
-        .order_by("-status", "start_at", "name")[:limit]  # "scheduled" sorts after "live"
+        .order_by("status", "start_at", "name")[:limit]  # "live" sorts before "scheduled"
     )
 
 
