@@ -133,6 +133,7 @@ class ClarionAdminSite(admin.AdminSite):
     site_title = _("Clarion")
     index_title = _("Dashboard")
     index_template = "admin/delivery/dashboard.html"
+    site_url = None  # "/" leads back to the admin: no "View site" link
 
     def get_app_list(
         self, request: HttpRequest, app_label: str | None = None
