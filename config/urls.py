@@ -8,16 +8,10 @@ from typing import Any
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.api.health import HealthApi
-
-# Read by templates/admin/base_site.html: the header, the browser title, the index.
-admin.site.site_header = _("Clarion")
-admin.site.site_title = _("Clarion")
-admin.site.index_title = _("Administration")
 
 
 class FaviconRedirect(RedirectView):

@@ -57,6 +57,25 @@ def env_int(
     return number
 
 
+def env_float(
+    name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if number != number:  # NaN compares with nothing
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.")
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} is above the maximum of {maximum}.")
+    return number
+
+
 def env_choice(name: str, default: str, *, choices: list[str]) -> str:
     """One of ``choices``, compared case-insensitively; returned as spelled in ``choices``."""
     value = env_str(name, default)

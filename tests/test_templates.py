@@ -49,7 +49,7 @@ def test_admin_pages_and_clarions_own_admin_views_are_clarions(
 
     # When they open the index, a change list and one of Clarion's own admin views
     pages = {
-        "/admin/": "<title>Administration | Clarion</title>",
+        "/admin/": "<title>Dashboard | Clarion</title>",
         "/admin/campaigns/campaign/": "<title>Select campaign to change | Clarion</title>",
         "/admin/core/apikey/add/": "| Clarion</title>",
     }
@@ -63,6 +63,30 @@ def test_admin_pages_and_clarions_own_admin_views_are_clarions(
         assert 'alt="">Clarion</a></div>' in html, url
         assert FAVICON_LINK in html, url
         assert not any(name in html for name in DJANGO_NAMES), url
+
+
+@pytest.mark.django_db
+def test_no_page_of_the_shell_says_django(client: Client, admin_user_obj: User) -> None:
+    # Given the login page, then a signed-in administrator's pages, then the logout page
+    pages = {"/admin/login/": client.get("/admin/login/")}
+    client.force_login(admin_user_obj)
+    for url in (
+        "/admin/",
+        "/admin/campaigns/campaign/",
+        "/admin/password_change/",
+        "/admin/password_change/done/",
+        "/admin/reports/",
+    ):
+        pages[url] = client.get(url)
+    pages["/admin/logout/"] = client.post("/admin/logout/")
+
+    # Then each is Clarion's and none names Django
+    for url, response in pages.items():
+        assert response.status_code == 200, url
+        html = _text(response)
+        assert "| Clarion</title>" in html, url
+        assert "Django" not in html, url
+        assert "Site administration" not in html, url
 
 
 def test_the_favicon_is_served_and_favicon_ico_leads_to_it(client: Client) -> None:

@@ -1,6 +1,7 @@
-"""Demo data for a first run: a login, an email sender, two live campaigns (a
-transactional order confirmation, and a marketing newsletter for an audience of one
-opted-in person, with an unsubscribe link) and an API key.
+"""Demo data for a first run: three logins (a superuser, a marketer and an approver, in
+the role groups of core/roles.py), an email sender, two live campaigns (a transactional
+order confirmation, and a marketing newsletter for an audience of one opted-in person,
+with an unsubscribe link) and an API key.
 
 ``demo_seed`` is idempotent: it creates what is missing and leaves what exists
 alone (a changed password is not reset, a stopped demo campaign is not
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from audiences.models import Audience
@@ -35,8 +36,12 @@ from core.actors import Actor
 from core.apikeys import api_key_create
 from core.channels import Channel
 from core.models import ApiKey
+from core.roles import APPROVERS, MARKETERS, roles_ensure
 
 DEMO_USERNAME = "demo"
+# Two more demo logins, one per role (core/roles.py), with the same demo password.
+DEMO_MARKETER = "marketer"
+DEMO_APPROVER = "approver"
 DEMO_DEFAULT_PASSWORD = "demo-clarion"  # noqa: S105 (a documented local demo login)
 DEMO_CHANNEL_CONFIGURATION = "Demo email sender"
 DEMO_CAMPAIGN = "Demo order confirmation"
@@ -134,6 +139,8 @@ class DemoSeed:
     user: User
     # None when the demo user's password no longer is the configured one.
     password: str | None
+    marketer: User
+    approver: User
     channel_configuration: ChannelConfiguration
     campaign: Campaign
     newsletter: Campaign
@@ -148,6 +155,18 @@ def _demo_user(password: str, created: list[str]) -> User:
     if user is None:
         user = User.objects.create_superuser(DEMO_USERNAME, "demo@example.com", password)
         created.append("user")
+    return user
+
+
+def _demo_role_user(username: str, group: Group, password: str, created: list[str]) -> User:
+    """A staff login in one role group; a user that exists keeps its password and groups."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(
+            username, f"{username}@example.com", password, is_staff=True
+        )
+        user.groups.add(group)
+        created.append(username)
     return user
 
 
@@ -221,6 +240,9 @@ def demo_seed(*, password: str = DEMO_DEFAULT_PASSWORD) -> DemoSeed:
     """Create the demo login, sender, campaign and API key where missing."""
     created: list[str] = []
     user = _demo_user(password, created)
+    groups = roles_ensure()
+    marketer = _demo_role_user(DEMO_MARKETER, groups[MARKETERS], password, created)
+    approver = _demo_role_user(DEMO_APPROVER, groups[APPROVERS], password, created)
     configuration = _demo_channel_configuration(created)
     sender = {"channelConfiguration": str(configuration.pk)}
     campaign = _demo_campaign({**DEMO_CAMPAIGN_DATA, **sender}, created)
@@ -233,6 +255,8 @@ def demo_seed(*, password: str = DEMO_DEFAULT_PASSWORD) -> DemoSeed:
     return DemoSeed(
         user=user,
         password=password if user.check_password(password) else None,
+        marketer=marketer,
+        approver=approver,
         channel_configuration=configuration,
         campaign=campaign,
         newsletter=newsletter,
@@ -309,7 +333,9 @@ def demo_instructions(*, seed: DemoSeed, base_url: str) -> str:
     password = seed.password or "(changed since it was created: use yours)"
     lines = [
         f"Admin:    {base_url}/admin/",
-        f"Login:    {seed.user.get_username()} / {password}",
+        f"Login:    {seed.user.get_username()} / {password}  (superuser)",
+        f"          {seed.marketer.get_username()} / {password}  (Marketers: authors campaigns)",
+        f"          {seed.approver.get_username()} / {password}  (Approvers: approves them)",
         f"API docs: {base_url}/api/docs/",
     ]
     if seed.campaign.status != Status.LIVE:

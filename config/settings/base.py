@@ -20,7 +20,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from core.env import env_bool, env_choice, env_int, env_list, env_str, env_url
+from core.env import env_bool, env_choice, env_float, env_int, env_list, env_str, env_url
 
 django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] etc. be subscripted at run time
 
@@ -51,7 +51,8 @@ CLARION_PUBLIC_URL = env_url(
 ).rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with Clarion's site (config/admin_site.py) as admin.site.
+    "config.apps.ClarionAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -420,6 +421,13 @@ if CLARION_PHONE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
         f"CLARION_PHONE_DEFAULT_REGION={CLARION_PHONE_DEFAULT_REGION!r} is not a region code "
         "such as US, GB or FR."
     )
+
+# --- Dashboard (the admin's home page, docs/admin.md) ----------------------------------
+# Failed messages among those sent or failed in the last 24 hours above which the
+# dashboard says the failure rate needs attention (0.05: more than 5 %).
+CLARION_DASHBOARD_FAILURE_RATE = env_float(
+    "CLARION_DASHBOARD_FAILURE_RATE", 0.05, minimum=0.0, maximum=1.0
+)
 
 # --- Tracking (delivery/tracking/, docs/tracking.md) ---------------------------------
 # A click this soon after the message was sent is a link scanner's, not a person's.

@@ -38,7 +38,7 @@ def test_the_admin_shows_clarions_name_and_icon_and_nothing_404s(
     expect(page.locator("#user-tools")).to_contain_text("ana")
 
     # Then header and title say Clarion, the icon loads (as the tab's icon too)
-    expect(page).to_have_title("Administration | Clarion")
+    expect(page).to_have_title("Dashboard | Clarion")
     expect(page.locator("#site-name")).to_have_text("Clarion")
     mark = page.locator("#site-name img.clarion-mark")
     expect(mark).to_be_visible()

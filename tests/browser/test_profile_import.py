@@ -56,7 +56,7 @@ def test_upload_a_csv_watch_it_finish_download_rejected_rows_and_find_a_profile(
     expect(page.locator("#user-tools")).to_contain_text("noor")
 
     # Profile imports › Add: the file and the identity namespace.
-    page.click("#content-main tr.model-profileimport a.addlink")
+    page.click(".clarion-navigation tr.model-profileimport a.addlink")
     upload: FilePayload = {
         "name": "spring.csv",
         "mimeType": "text/csv",

@@ -32,7 +32,7 @@ def _printed_secret(output: str) -> str:
 def test_first_run_creates_everything_and_prints_login_and_key() -> None:
     output = _seed()
 
-    user = User.objects.get()
+    user = User.objects.get(username="demo")
     assert (user.username, user.is_superuser, user.is_staff) == ("demo", True, True)
     assert user.check_password("demo-clarion")
     assert "Login:    demo / demo-clarion" in output
@@ -57,6 +57,24 @@ def test_first_run_creates_everything_and_prints_login_and_key() -> None:
     assert api_key_authenticate(secret) == key
     assert f"Bearer {secret}" in output
     assert str(campaign.pk) in output
+
+
+def test_first_run_creates_a_marketer_and_an_approver_in_their_role_groups() -> None:
+    output = _seed()
+
+    logins = {
+        user.username: (user.is_superuser, user.is_staff, [g.name for g in user.groups.all()])
+        for user in User.objects.prefetch_related("groups").order_by("username")
+    }
+    assert logins == {
+        "approver": (False, True, ["Approvers"]),
+        "demo": (True, True, []),
+        "marketer": (False, True, ["Marketers"]),
+    }
+    assert User.objects.get(username="marketer").check_password("demo-clarion")
+    assert User.objects.get(username="approver").check_password("demo-clarion")
+    assert "marketer / demo-clarion  (Marketers: authors campaigns)" in output
+    assert "approver / demo-clarion  (Approvers: approves them)" in output
 
 
 def test_demo_content_renders_with_the_sample_data_in_both_locales() -> None:
@@ -89,7 +107,7 @@ def test_second_run_creates_nothing_and_shows_no_secret() -> None:
         ApiKey.objects.count(),
         Audience.objects.count(),
         Profile.objects.count(),
-    ) == (1, 1, 2, 1, 1, 1)
+    ) == (3, 1, 2, 1, 1, 1)
     assert AuditEvent.objects.count() == events
 
 
@@ -98,13 +116,13 @@ def test_demo_password_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
 
     output = _seed()
 
-    assert User.objects.get().check_password("another-demo-pass")
+    assert User.objects.get(username="demo").check_password("another-demo-pass")
     assert "Login:    demo / another-demo-pass" in output
 
 
 def test_a_changed_password_is_kept_and_not_printed() -> None:
     _seed()
-    user = User.objects.get()
+    user = User.objects.get(username="demo")
     user.set_password("changed-by-the-user-1")
     user.save()
 
