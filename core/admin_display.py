@@ -48,3 +48,20 @@ def install() -> None:
     helpers.display_for_field = display_for_field  # type: ignore[attr-defined]
     admin_list.display_for_field = display_for_field  # type: ignore[attr-defined]
     admin_list.display_for_value = display_for_value  # type: ignore[attr-defined]
+
+
+class DualListHelpMixin:
+    """For a ModelAdmin with ``filter_horizontal``/``filter_vertical`` fields: their help
+    is the model field's own, without the "Hold down Control, or Command on a Mac"
+    line Django adds to every multiple select, which a dual list (pick on the left,
+    move to the right) does not need."""
+
+    def formfield_for_manytomany(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        dual_lists = (
+            *getattr(self, "filter_horizontal", ()),
+            *getattr(self, "filter_vertical", ()),
+        )
+        if field is not None and db_field.name in dual_lists:
+            field.help_text = db_field.help_text
+        return field

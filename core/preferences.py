@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 
@@ -49,14 +49,14 @@ def user_preferences(user: AbstractBaseUser | AnonymousUser) -> Preferences:
     if not user.is_authenticated:
         return Preferences()
     try:
-        row: UserPreference = user.clarion_preference  # type: ignore[union-attr]
+        row: UserPreference = user.clarion_preference  # type: ignore[attr-defined]
     except ObjectDoesNotExist:
         return Preferences()
     return Preferences(language=row.language, time_zone=row.time_zone)
 
 
 def user_preferences_set(
-    *, user: AbstractBaseUser, language: str | None = None, time_zone: str | None = None
+    *, user: User, language: str | None = None, time_zone: str | None = None
 ) -> UserPreference:
     """Store the user's language and/or time zone (``None``: leave as it is; ``""``: default).
 
@@ -76,5 +76,5 @@ def user_preferences_set(
         changes["time_zone"] = time_zone
     row, _created = UserPreference.objects.update_or_create(user=user, defaults=changes)
     # The request's user object holds the row it was loaded with: keep it current.
-    user.clarion_preference = row  # type: ignore[attr-defined]
+    user.clarion_preference = row
     return row
