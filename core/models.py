@@ -90,10 +90,10 @@ class ApiKeyEvent(models.Model):
     """Who created, changed, revoked or reactivated an API key, and when. Never edited."""
 
     class Action(models.TextChoices):
-        CREATED = "created", _("created")
-        CHANGED = "changed", _("changed")
-        REVOKED = "revoked", _("revoked")
-        REACTIVATED = "reactivated", _("reactivated")
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        REVOKED = "revoked", _("Revoked")
+        REACTIVATED = "reactivated", _("Reactivated")
 
     api_key = models.ForeignKey(
         ApiKey,

@@ -96,3 +96,9 @@ def test_preferences_set_the_time_zone_and_times_show_utc_on_hover(
     expect(created).to_have_attribute("datetime", "2026-11-29T08:00:00Z")
     _fits(page)
     _shoot(page, f"en-apikey-list-taipei-{width}.png")
+
+    # And the key's page names each scope by what it allows, its code beside it
+    page.get_by_role("link", name="Shop backend").click()
+    expect(page.get_by_label("Read campaigns, versions and channel configurations")).to_be_checked()
+    _fits(page)
+    _shoot(page, f"en-apikey-change-{width}.png")
