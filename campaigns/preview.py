@@ -239,23 +239,45 @@ def campaign_curl_sample(campaign: Campaign, *, base_url: str) -> str:
     )
 
 
-def campaign_curl_help(campaign: Campaign) -> str:
-    """What the curl sample sends, in words, shown above it."""
+def campaign_curl_help(campaign: Campaign) -> list[str]:
+    """What the curl sample sends, in words, one paragraph per point, shown above it."""
     source = campaign_preview_source(campaign)
     if source.category == Category.MARKETING:
-        return _(
-            "Sends to the campaign's audience; each profile's stored attributes fill "
-            "{{ profile.* }}. Every context variable the content uses is in the body below: "
-            'replace the sample values. Add "schedule": {"executeAt": "…"} to send later.'
-        )
-    if source.create_new_profiles:
-        return _(
+        return [
+            _(
+                "Sends to the campaign's audience; each profile's stored attributes fill "
+                "{{ profile.* }}. Every context variable the content uses is in the body below: "
+                'replace the sample values. Add "schedule": {"executeAt": "…"} to send later.'
+            )
+        ]
+    paragraphs = [
+        _(
             "Every profile and context variable the content uses is in the recipient below; "
             "replace the sample values."
         )
-    return _(
-        "Every profile and context variable the content uses is in the recipient below; "
-        "replace the sample values. The campaign does not create profiles, so the sample "
-        "sends to an external recipient (the address in the call, no stored profile); to use "
-        "a known profile's stored attributes, send type aep with its userId."
+    ]
+    if source.create_new_profiles:
+        paragraphs.append(
+            _(
+                '"type": "aep" sends to a profile Clarion stores. It is looked up by its '
+                "identity, and created when no profile has that identity yet."
+            )
+        )
+    else:
+        paragraphs.append(
+            _(
+                '"type": "external" sends to the address in the call only: no stored profile '
+                "is read or created. The sample uses it because this campaign does not create "
+                "profiles. To send to a profile Clarion already stores, with its stored "
+                'attributes, use "type": "aep".'
+            )
+        )
+    paragraphs.append(
+        _(
+            '"userId" is the recipient\'s identifier in the identity namespace named by '
+            '"namespace" (here %(namespace)s), for example an email address for email. '
+            'With "type": "aep", Clarion finds the profile by it.'
+        )
+        % {"namespace": source.identity_namespace}
     )
+    return paragraphs

@@ -12,6 +12,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.api.health import HealthApi
+from core.views import language_switch, preferences_view
 
 
 class FaviconRedirect(RedirectView):
@@ -29,6 +30,9 @@ class FaviconRedirect(RedirectView):
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("favicon.ico", FaviconRedirect.as_view()),
+    # A person's language (the header's switcher, the login page's too) and time zone.
+    path("i18n/language/", language_switch, name="clarion-language"),
+    path("admin/preferences/", admin.site.admin_view(preferences_view), name="clarion-preferences"),
     path("admin/", admin.site.urls),
     # Provider webhooks: email providers (anymail) and Twilio (delivery/inbound/).
     path("hooks/", include("delivery.inbound.urls")),

@@ -12,11 +12,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from core.actors import Actor
+from core.admin_display import DualListHelpMixin
 from core.apikeys import api_key_create, api_key_grant_errors, api_key_revoke, api_key_update
 from core.errors import ClarionError, FieldError
 from core.models import AccessLabel, ApiKey, ApiKeyEvent
@@ -26,8 +28,13 @@ from core.scopes import SCOPES
 _FORM_FIELDS = {"/name": "name", "/scopes": "scopes", "/accessLabels": "access_labels"}
 
 
-def _scope_choices() -> list[tuple[str, str]]:
-    return [(scope, f"{scope}: {text}") for scope, text in SCOPES.items()]
+def _scope_choices() -> list[tuple[str, SafeString]]:
+    """Each scope by what it lets a key do, its code beside it (read per request, so in
+    the request's language)."""
+    return [
+        (scope, format_html('{} <code class="clarion-scope">{}</code>', text, scope))
+        for scope, text in SCOPES.items()
+    ]
 
 
 def _form_field(error: FieldError) -> str | None:
@@ -141,8 +148,14 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         return False
 
     @admin.display(description=_("scopes"))
-    def scope_list(self, obj: ApiKey) -> str:
-        return ", ".join(obj.scopes or [])
+    def scope_list(self, obj: ApiKey) -> SafeString | str:
+        if not obj.scopes:
+            return "—"
+        # One per line: a comma-joined list wraps mid-scope in a narrow column.
+        return format_html(
+            '<ul class="clarion-scope-list">{}</ul>',
+            format_html_join("", "<li><code>{}</code></li>", ((scope,) for scope in obj.scopes)),
+        )
 
     def get_form(
         self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any
@@ -266,7 +279,7 @@ class ApiKeyEventAdmin(admin.ModelAdmin[ApiKeyEvent]):
 
 
 @admin.register(AccessLabel)
-class AccessLabelAdmin(admin.ModelAdmin[AccessLabel]):
+class AccessLabelAdmin(DualListHelpMixin, admin.ModelAdmin[AccessLabel]):
     list_display = ["name", "description", "group_names"]
     search_fields = ["name"]
     filter_horizontal = ["groups"]

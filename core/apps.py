@@ -14,6 +14,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
+        from core import admin_display
         from core.db import connection_tune
 
         connection_created.connect(connection_tune, dispatch_uid="core.db.connection_tune")
+        admin_display.install()

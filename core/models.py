@@ -90,10 +90,10 @@ class ApiKeyEvent(models.Model):
     """Who created, changed, revoked or reactivated an API key, and when. Never edited."""
 
     class Action(models.TextChoices):
-        CREATED = "created", _("created")
-        CHANGED = "changed", _("changed")
-        REVOKED = "revoked", _("revoked")
-        REACTIVATED = "reactivated", _("reactivated")
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        REVOKED = "revoked", _("Revoked")
+        REACTIVATED = "reactivated", _("Reactivated")
 
     api_key = models.ForeignKey(
         ApiKey,
@@ -122,3 +122,36 @@ class ApiKeyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.key_name}"
+
+
+class UserPreference(models.Model):
+    """A person's own choices for the admin: the language it speaks and the time zone
+    it shows times in. Blank means "the default": the browser's language, and
+    ``settings.TIME_ZONE``. Read on every request by ``core.middleware``."""
+
+    user = models.OneToOneField(
+        "auth.User",
+        on_delete=models.CASCADE,
+        related_name="clarion_preference",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        help_text=_("Blank: the language the browser asks for."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_("Blank: the site's time zone."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language or '-'} {self.time_zone or '-'}"

@@ -96,6 +96,7 @@ def _random_secret_key() -> str:
         ("TWILIO_STATUS_CALLBACK_URL", "clarion.example/hooks/twilio"),
         ("WEBPUSH_VAPID_SUBJECT", "ops@shop.example"),
         ("CLARION_PROVIDER_TIMEOUT_SECONDS", "0"),
+        ("TIME_ZONE", "Mars/Olympus"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:

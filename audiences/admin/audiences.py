@@ -8,13 +8,19 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from audiences.models import Audience, AudienceMember, Consent, Identity, IdentityNamespace
+from audiences.models import (
+    Audience,
+    AudienceMember,
+    Consent,
+    IdentityNamespace,
+    identities_prefetch,
+)
 from audiences.rule_parsing import (
     EMPTY_VALUE_MESSAGE,
     FIXED_FIELDS,
@@ -232,9 +238,7 @@ class AudienceAdmin(admin.ModelAdmin[Audience]):
             sample = audience_sample(audience)
         except ClarionError as error:  # rules stored in a shape the language no longer takes
             return {"size_error": error.message}
-        prefetch_related_objects(
-            sample, Prefetch("identities", queryset=Identity.objects.select_related("namespace"))
-        )
+        prefetch_related_objects(sample, identities_prefetch())
         rows = []
         for profile in sample:
             identities = ", ".join(str(i) for i in profile.identities.all())

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -29,17 +29,12 @@ from audiences.models import (
     Profile,
     PushRegistration,
     Suppression,
+    identities_prefetch,
 )
 from audiences.services.profiles import profile_delete, profile_merge
 from core.channels import Channel
 from core.errors import ClarionError
-
-# Which identities the changelist shows first as "primary".
-PRIMARY_KIND_ORDER: dict[str, int] = {
-    IdentityNamespace.ValueKind.EMAIL: 0,
-    IdentityNamespace.ValueKind.PHONE: 1,
-    IdentityNamespace.ValueKind.TEXT: 2,
-}
+from core.formats import datetime_html
 
 
 def _normalized_address(channel: str, address: str) -> str:
@@ -154,8 +149,9 @@ class ProfileForm(forms.ModelForm[Profile]):
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin[Profile]):
     form = ProfileForm
-    list_display = ["id", "primary_identity", "locale", "created_at"]
-    list_display_links = ["id", "primary_identity"]
+    # Named by the primary identity (Profile.__str__), its id beside it for API users.
+    list_display = ["primary_identity", "locale", "created_at", "id"]
+    list_display_links = ["primary_identity"]
     search_fields = ["identities__value", "email_address", "mobile_number"]
     search_help_text = _(
         "Any identity value, email address or mobile number; "
@@ -181,13 +177,7 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
     actions = ["erase_profiles", "merge_profiles"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Profile]:
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related(
-                Prefetch("identities", queryset=Identity.objects.select_related("namespace"))
-            )
-        )
+        return super().get_queryset(request).prefetch_related(identities_prefetch())
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Profile], search_term: str
@@ -220,16 +210,7 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
 
     @admin.display(description=_("primary identity"))
     def primary_identity(self, obj: Profile) -> str:
-        identities = sorted(
-            obj.identities.all(),
-            key=lambda i: (
-                PRIMARY_KIND_ORDER.get(i.namespace.value_kind, 9),
-                not i.namespace.builtin,
-                i.namespace.code,
-                i.value,
-            ),
-        )
-        return str(identities[0]) if identities else "—"
+        return str(obj)  # the primary identity, or "Profile 1a2b3c4d" for one without
 
     @admin.display(description=_("attributes (formatted)"))
     def attributes_pretty(self, obj: Profile) -> SafeString:
@@ -251,7 +232,7 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
                     entry.get_channel_display(),
                     entry.address,
                     entry.get_reason_display(),
-                    entry.created_at.strftime("%Y-%m-%d %H:%M"),
+                    datetime_html(entry.created_at),
                 )
                 for entry in entries
             ),
@@ -288,6 +269,7 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
             )
             return
         keep, absorb = profiles
+        absorb_name = str(absorb)  # its identities move to the kept profile
         try:
             kept = profile_merge(keep=keep, absorb=absorb)
         except ClarionError as error:
@@ -296,7 +278,7 @@ class ProfileAdmin(admin.ModelAdmin[Profile]):
         self.message_user(
             request,
             gettext("Merged profile %(absorbed)s into %(kept)s.")
-            % {"absorbed": absorb.pk, "kept": kept.pk},
+            % {"absorbed": absorb_name, "kept": kept},
             messages.SUCCESS,
         )
 

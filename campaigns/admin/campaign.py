@@ -42,6 +42,7 @@ from campaigns.services.authoring import (
     campaign_update,
 )
 from core.actors import Actor
+from core.admin_display import DualListHelpMixin
 from core.errors import ClarionError
 from core.selectors import access_labels_held
 
@@ -157,7 +158,7 @@ class CampaignContentInline(admin.StackedInline[CampaignContent, Campaign]):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin[Campaign]):
+class CampaignAdmin(DualListHelpMixin, admin.ModelAdmin[Campaign]):
     form = CampaignForm
     fieldsets = STEP_FIELDSETS
     inlines = [CampaignContentInline]
@@ -379,7 +380,7 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
             "preview_sample_profile": json.dumps(sample["profile"], indent=2, ensure_ascii=False),
             "preview_sample_context": json.dumps(sample["context"], indent=2, ensure_ascii=False),
             "curl_sample": campaign_curl_sample(obj, base_url=base_url) if live else "",
-            "curl_help": campaign_curl_help(obj) if live else "",
+            "curl_help": campaign_curl_help(obj) if live else [],
             "versions": list(obj.versions.select_related("created_by").order_by("-number")),
             "audit_events": list(
                 obj.audit_events.select_related("actor", "api_key").order_by("-created_at", "-id")[

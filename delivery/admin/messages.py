@@ -14,7 +14,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audiences.identities import IdentityValueError
+from audiences.models import identities_prefetch
 from core.channels import Channel
+from core.formats import datetime_html
 from delivery.addresses import normalize_address
 from delivery.admin import rendered
 from delivery.admin.common import (
@@ -144,9 +146,11 @@ class MessageAdmin(ReadOnlyAdmin):
         found = super().get_object(request, object_id, from_field)
         if found is None:
             return None
-        # The change page shows the execution, campaign and version: one query for all.
+        # The change page shows the execution, campaign, version and profile: one query
+        # for all, and one for the identities that name the profile.
         return (
-            Message.objects.select_related("execution", "campaign", "version")
+            Message.objects.select_related("execution", "campaign", "version", "profile")
+            .prefetch_related(identities_prefetch("profile__"))
             .filter(pk=found.pk)
             .first()
         )
@@ -225,7 +229,7 @@ class MessageAdmin(ReadOnlyAdmin):
         if obj.profile_id is None:
             return "—"
         url = reverse("admin:audiences_profile_change", args=[obj.profile_id])
-        return format_html('<a href="{}">{}</a>', url, obj.profile_id)
+        return format_html('<a href="{}">{}</a>', url, obj.profile)
 
     @admin.display(description=_("push target"))
     def push_info_pretty(self, obj: Message) -> SafeString | str:
@@ -263,7 +267,7 @@ class MessageAdmin(ReadOnlyAdmin):
                 (
                     attempt.outcome,
                     attempt.number,
-                    attempt.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    datetime_html(attempt.at),
                     attempt.get_outcome_display(),
                     attempt.code or "—",
                     attempt.detail or attempt.provider_message_id or "",
@@ -275,7 +279,7 @@ class MessageAdmin(ReadOnlyAdmin):
             '<table class="clarion-attempts"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
             "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
             gettext("Attempt"),
-            gettext("Time (UTC)"),
+            gettext("Time"),
             gettext("Outcome"),
             gettext("Code"),
             gettext("Detail"),

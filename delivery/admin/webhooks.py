@@ -18,6 +18,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from core.admin_display import DualListHelpMixin
+from core.formats import datetime_html
 from delivery.admin.common import ReadOnlyAdmin, admin_link, as_uuid, pretty_json, status_badge
 from delivery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEventType
 from delivery.webhooks.endpoints import (
@@ -71,7 +73,7 @@ def attempts_table(attempts: QuerySet[WebhookAttempt]) -> SafeString | str:
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
         (
             (
-                a.at.strftime("%Y-%m-%d %H:%M:%S"),
+                datetime_html(a.at),
                 a.number,
                 admin_link(a.delivery, a.delivery.event_type),
                 a.status_code if a.status_code is not None else "—",
@@ -85,7 +87,7 @@ def attempts_table(attempts: QuerySet[WebhookAttempt]) -> SafeString | str:
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+class WebhookEndpointAdmin(DualListHelpMixin, admin.ModelAdmin[WebhookEndpoint]):
     form = WebhookEndpointForm
     change_form_template = "admin/delivery/webhookendpoint/change_form.html"
     list_display = ["name", "url", "enabled", "disabled_reason", "last_success_at"]

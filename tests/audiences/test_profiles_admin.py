@@ -7,11 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from audiences.models import (
+    Audience,
     Consent,
     Identity,
     IdentityNamespace,
@@ -81,6 +84,39 @@ def test_changelist_shows_primary_identity_and_locale(admin_client: Client, ana:
     content = response.content.decode()
     assert "email:ana@example.com" in content
     assert "fr-CA" in content
+
+
+def test_profiles_are_named_by_their_primary_identity_in_list_title_and_breadcrumbs(
+    admin_client: Client, ana: Profile
+) -> None:
+    nameless = Profile.objects.create()
+
+    listed = admin_client.get(CHANGELIST).content.decode()
+    change = admin_client.get(change_url(ana)).content.decode()
+
+    # email before phone; built-in namespaces before custom ones
+    assert str(ana) == "email:ana@example.com"
+    assert str(nameless) == f"Profile {str(nameless.pk)[:8]}"
+    assert f'<a href="{change_url(ana)}">email:ana@example.com</a>' in listed
+    assert "<title>email:ana@example.com | Change profile | Clarion</title>" in change
+    assert "&rsaquo; email:ana@example.com\n" in change  # the breadcrumb
+
+
+def test_the_profile_list_reads_identities_in_one_query_whatever_the_page_size(
+    admin_client: Client,
+) -> None:
+    upsert("email", "one@example.com")
+    admin_client.get(CHANGELIST)  # warm the session and content types
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(CHANGELIST)
+    for n in range(10):
+        upsert("email", f"p{n}@example.com", identities=[{"namespace": "crm_id", "value": f"C{n}"}])
+
+    with CaptureQueriesContext(connection) as many:
+        page = admin_client.get(CHANGELIST).content.decode()
+
+    assert "email:p9@example.com" in page
+    assert len(many) == len(few)
 
 
 def test_change_page_shows_attributes_identities_consent_and_suppressions(
@@ -193,7 +229,7 @@ def test_merge_action_keeps_the_older_profile(admin_client: Client, ana: Profile
     )
 
     assert [str(m) for m in response.context["messages"]] == [
-        f"Merged profile {newer.pk} into {ana.pk}."
+        "Merged profile crm_id:C-1 into email:ana@example.com."
     ]
     assert list(Profile.objects.all()) == [ana]
     ana.refresh_from_db()
@@ -232,3 +268,22 @@ def test_suppression_admin_normalises_and_filters(admin_client: Client) -> None:
     }
     assert [s.address for s in listed.context["cl"].result_list] == ["+14165550100"]
     assert timezone.now() >= Suppression.objects.get().created_at
+
+
+def test_the_audience_sample_names_profiles_by_their_primary_identity(
+    admin_client: Client, ana: Profile
+) -> None:
+    audience = Audience.objects.create(
+        name="Everyone",
+        kind=Audience.Kind.RULES,
+        rules={
+            "combinator": "and",
+            "conditions": [{"field": "identity.email", "operator": "exists"}],
+        },
+    )
+
+    page = admin_client.get(
+        reverse("admin:audiences_audience_change", args=[audience.pk])
+    ).content.decode()
+
+    assert f'<a href="{change_url(ana)}">email:ana@example.com</a>' in page

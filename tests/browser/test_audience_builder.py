@@ -114,7 +114,15 @@ def test_build_rules_see_size_and_sample_then_fix_an_error_and_target_a_campaign
         cells[0].strip(): cells[1].strip()
         for cells in (row.locator("td").all_inner_texts() for row in sample.all())
     }
-    assert rows == {str(ana.pk): "email:ana@example.com", str(cleo.pk): "email:cleo@example.com"}
+    # each profile named by its primary identity, linked to its page
+    assert rows == {
+        "email:ana@example.com": "email:ana@example.com",
+        "email:cleo@example.com": "email:cleo@example.com",
+    }
+    for person in (ana, cleo):
+        expect(sample.get_by_role("link", name=str(person))).to_have_attribute(
+            "href", f"/admin/audiences/profile/{person.pk}/change/"
+        )
     # The builder shows the saved rules again.
     expect(builder.locator(".rule-path")).to_have_value("tier")
     expect(builder.locator(".rule-group .rule-group .rule-field")).to_have_value("consent.email")

@@ -91,6 +91,6 @@ def test_the_report_page_draws_its_charts_and_fits_a_phone(
     assert errors == []
     # and the page is no wider than the phone: wide tables scroll inside their box
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    expect(page.locator(".clarion-report-tiles dd").nth(1)).to_have_text("3840")  # sent
+    expect(page.locator(".clarion-report-tiles dd").nth(1)).to_have_text("3,840")  # sent
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "report-390.png"), full_page=True)

@@ -571,3 +571,21 @@ def test_adding_in_the_admin_creates_through_campaign_create(marketer_client: Cl
         "en": {"subject": "Hi", "preheader": "", "html": "<p>Hi</p>", "text": ""}
     }
     assert LogEntry.objects.get().object_id == str(campaign.pk)
+
+
+def test_the_preview_explains_its_locale_list_rather_than_asking_to_type_one(
+    admin_client: Client,
+) -> None:
+    campaign = CampaignFactory.create()
+
+    page = html.unescape(admin_client.get(change_url(campaign)).content.decode())
+
+    assert (
+        '<select id="clarion-preview-locale" aria-describedby="clarion-preview-locale-help">'
+        in page
+    )
+    assert (
+        "Choose one of the campaign's content locales. A recipient whose locale has no content "
+        "of its own gets the nearest one: pt-BR falls back to pt, then to the default locale."
+    ) in page
+    assert "Try another code" not in page

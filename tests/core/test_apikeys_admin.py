@@ -183,7 +183,7 @@ def test_revoking_a_key_from_the_change_form_and_the_action_is_recorded(
         ("Second", admin_user),
     ]
     history = admin_client.get(reverse("admin:core_apikey_change", args=[first.pk]))
-    assert "revoked" in history.content.decode()
+    assert ">Revoked<" in history.content.decode()
 
 
 def test_keys_are_revoked_never_deleted(admin_client: Client) -> None:
@@ -195,3 +195,37 @@ def test_keys_are_revoked_never_deleted(admin_client: Client) -> None:
     assert page.status_code == 403
     assert "delete_selected" not in listing.content.decode()
     assert ApiKey.objects.filter(pk=key.pk).exists()
+
+
+def test_the_key_form_names_each_scope_by_what_it_allows_and_the_list_one_per_line(
+    admin_client: Client, admin_user: User
+) -> None:
+    key, _secret = api_key_create(name="Shop", scopes=["campaigns:read", "executions:trigger"])
+
+    form = admin_client.get(reverse("admin:core_apikey_change", args=[key.pk])).content.decode()
+    listed = admin_client.get(reverse("admin:core_apikey_changelist")).content.decode()
+
+    assert (
+        'value="campaigns:read" id="id_scopes_0" checked>\n Read campaigns, versions and '
+        'channel configurations <code class="clarion-scope">campaigns:read</code></label>'
+    ) in form
+    assert "campaigns:read: " not in form
+    assert (
+        '<ul class="clarion-scope-list"><li><code>campaigns:read</code></li>'
+        "<li><code>executions:trigger</code></li></ul>"
+    ) in listed
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("admin:core_accesslabel_add"),
+        reverse("admin:campaigns_campaign_add"),
+        reverse("admin:delivery_webhookendpoint_add"),
+    ],
+)
+def test_dual_lists_carry_no_hold_down_control_help(admin_client: Client, url: str) -> None:
+    page = admin_client.get(url).content.decode()
+
+    assert 'class="selectfilter"' in page  # the dual list is there
+    assert "Hold down" not in page

@@ -27,7 +27,7 @@ def _printed(client: Client, campaign: Any) -> tuple[str, str, dict[str, Any]]:
     assert words[:3] == ["curl", "-X", "POST"]
     assert "Authorization: Bearer <your API key>" in words
     body = json.loads(words[words.index("--data-binary") + 1])
-    return urlsplit(words[3]).path, page.context["curl_help"], body
+    return urlsplit(words[3]).path, " ".join(page.context["curl_help"]), body
 
 
 @pytest.mark.parametrize("create_new_profiles", [False, True])
@@ -50,7 +50,16 @@ def test_the_unitary_sample_of_an_email_campaign_is_accepted_as_printed(
         "person": {"name": {"firstName": "<person.name.firstName>"}}
     }
     assert body["recipients"][0]["context"] == {"product": {"name": "<product.name>"}}
-    assert ("send type aep with its userId" in help_text) is not create_new_profiles
+    explained = (
+        '"type": "aep" sends to a profile Clarion stores.'
+        if create_new_profiles
+        else '"type": "external" sends to the address in the call only'
+    )
+    assert explained in help_text
+    assert (
+        '"userId" is the recipient\'s identifier in the identity namespace named by '
+        '"namespace" (here email)'
+    ) in help_text
     message = Message.objects.get()
     assert (message.address, message.status) == ("ana@example.com", "queued")
 

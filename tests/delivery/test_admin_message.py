@@ -15,6 +15,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from audiences.models import IdentityNamespace
+from core.formats import datetime_html
 from core.scopes import EXECUTIONS_TRIGGER
 from delivery.channels.registry import transports_close
 from delivery.models import Message, MessageAttempt
@@ -107,11 +108,11 @@ def test_a_message_shows_each_attempt_and_its_empty_variables(
 
     first, second = MessageAttempt.objects.filter(message=message).order_by("number")
     assert (
-        f'<tr class="attempt-retry"><td>1</td><td>{first.at:%Y-%m-%d %H:%M:%S}</td>'
+        f'<tr class="attempt-retry"><td>1</td><td>{datetime_html(first.at)}</td>'
         "<td>Failed, will retry</td><td>smtp_451</td><td>451 4.3.0 Try again later</td></tr>"
     ) in page
     assert (
-        f'<tr class="attempt-sent"><td>2</td><td>{second.at:%Y-%m-%d %H:%M:%S}</td>'
+        f'<tr class="attempt-sent"><td>2</td><td>{datetime_html(second.at)}</td>'
         f"<td>Sent</td><td>—</td><td>{second.provider_message_id}</td></tr>"
     ) in page
     assert (
@@ -119,6 +120,8 @@ def test_a_message_shows_each_attempt_and_its_empty_variables(
         "in /content/en/subject.</li></ul>"
     ) in page
     assert f'href="/admin/delivery/message/{message.pk}/rendered/"' in page
+    profile_url = f"/admin/audiences/profile/{message.profile_id}/change/"
+    assert f'<a href="{profile_url}">email:ana@example.com</a>' in page
     assert "View rendered message" in page
     assert len(flaky_smtp.received) == 1
 
