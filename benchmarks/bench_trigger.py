@@ -124,7 +124,8 @@ def options_parse() -> argparse.Namespace:
     add("--runs", type=int, default=None, help="Runs per figure: median, min, max (3; quick: 1).")
     add("--connections", type=int, default=16, help="wrk connections.")
     add("--wrk-threads", type=int, default=2)
-    # gthread, 2 processes x 4 threads: the best of the four set-ups tried (docs/performance.md).
+    # gthread, 2 processes x 4 threads: the best of the four set-ups tried first; none of the
+    # nine of a second sweep did measurably better (docs/performance.md).
     add("--workers", type=int, default=2, help="gunicorn worker processes.")
     add("--worker-class", choices=["sync", "gthread"], default="gthread")
     add("--threads", type=int, default=4, help="Threads per gunicorn worker (gthread).")

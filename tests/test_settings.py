@@ -177,3 +177,25 @@ def test_production_refuses_to_start_without_a_real_secret_key(secret_key: str |
 
     assert result.returncode != 0
     assert "SECRET_KEY must be set in production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("broker_url", "transport"),
+    [
+        ("redis://127.0.0.1:6379/0", "core.broker:Transport"),
+        ("rediss://cache.example:6380/0", "core.broker:Transport"),
+        ("filesystem://localhost//", None),
+        ("amqp://guest@rabbit.example//", None),
+    ],
+)
+def test_a_redis_broker_publishes_through_one_client_per_pool(
+    broker_url: str, transport: str | None
+) -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(getattr(settings, 'CELERY_BROKER_TRANSPORT', None))"
+    )
+    result = _python(code, CELERY_BROKER_URL=broker_url)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(transport)

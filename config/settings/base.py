@@ -168,6 +168,8 @@ if CELERY_BROKER_URL.startswith("filesystem"):
 elif CELERY_BROKER_URL.startswith(("redis", "rediss")):
     # Raised below the sending settings to outlast the longest retry countdown.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+    # kombu's Redis transport with one Redis client per pool, not one per publish.
+    CELERY_BROKER_TRANSPORT = "core.broker:Transport"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
