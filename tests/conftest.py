@@ -81,11 +81,15 @@ def _no_cached_webhook_routes() -> Iterator[None]:
     nearly always: query counts do not depend on which test ran first."""
     from django.core.cache import cache
 
-    from delivery.webhooks.endpoints import WEBHOOK_ROUTES_CACHE_KEY
+    from delivery.webhooks.endpoints import (
+        WEBHOOK_ROUTES_CACHE_KEY,
+        WEBHOOK_ROUTES_GENERATION_KEY,
+    )
 
-    cache.set(WEBHOOK_ROUTES_CACHE_KEY, [])
+    cache.set(WEBHOOK_ROUTES_GENERATION_KEY, 0, timeout=None)
+    cache.set(WEBHOOK_ROUTES_CACHE_KEY, (0, []))
     yield
-    cache.delete(WEBHOOK_ROUTES_CACHE_KEY)
+    cache.delete_many([WEBHOOK_ROUTES_CACHE_KEY, WEBHOOK_ROUTES_GENERATION_KEY])
 
 
 @pytest.fixture(autouse=True)

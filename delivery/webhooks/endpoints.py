@@ -3,7 +3,13 @@
 Every sending batch asks which endpoints want its events. The answer (the enabled
 endpoints, their event types and campaign filters) is cached, so a batch costs no
 query when no endpoint matches; every change to an endpoint goes through a function
-here, which clears the cache in the same commit.
+here, which moves the cache to a new generation, now and once the change commits.
+
+The cached routes carry the generation that was current before the endpoints were
+read, and are used only while it is still current. A plain "delete on change" is not
+enough: a reader that read the endpoints just before a change commits would put its
+stale answer back after the change's delete, and a new endpoint would get no events
+until the entry expired. Both keys are read in one round trip (``get_many``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from django.utils.translation import gettext as _
 from delivery.limits import WEBHOOK_ENDPOINTS_CACHE_SECONDS
 from delivery.models import WebhookEndpoint
 
-WEBHOOK_ROUTES_CACHE_KEY = "delivery:webhook-endpoints:v1"
+WEBHOOK_ROUTES_CACHE_KEY = "delivery:webhook-endpoints:v2"
+WEBHOOK_ROUTES_GENERATION_KEY = "delivery:webhook-endpoints:generation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +77,12 @@ def webhook_routes() -> list[EndpointRoute]:
     when the cache is cold; read once within ``webhook_routes_kept``)."""
     if _kept.routes is not None:
         return _kept.routes
-    routes: list[EndpointRoute] | None = cache.get(WEBHOOK_ROUTES_CACHE_KEY)
-    if routes is None:
+    cached = cache.get_many([WEBHOOK_ROUTES_GENERATION_KEY, WEBHOOK_ROUTES_CACHE_KEY])
+    generation = cached.get(WEBHOOK_ROUTES_GENERATION_KEY, 0)
+    entry: tuple[int, list[EndpointRoute]] | None = cached.get(WEBHOOK_ROUTES_CACHE_KEY)
+    if entry is not None and entry[0] == generation:
+        routes = entry[1]
+    else:
         routes = [
             EndpointRoute(
                 id=endpoint.pk,
@@ -82,17 +93,27 @@ def webhook_routes() -> list[EndpointRoute]:
                 "campaigns"
             )
         ]
-        cache.set(WEBHOOK_ROUTES_CACHE_KEY, routes, WEBHOOK_ENDPOINTS_CACHE_SECONDS)
+        cache.set(WEBHOOK_ROUTES_CACHE_KEY, (generation, routes), WEBHOOK_ENDPOINTS_CACHE_SECONDS)
     if _kept.depth:
         _kept.routes = routes
     return routes
 
 
+def _generation_next() -> None:
+    if cache.add(WEBHOOK_ROUTES_GENERATION_KEY, 1, timeout=None):
+        return
+    try:
+        cache.incr(WEBHOOK_ROUTES_GENERATION_KEY)
+    except ValueError:  # expired or evicted between the two calls
+        cache.add(WEBHOOK_ROUTES_GENERATION_KEY, 1, timeout=None)
+
+
 def webhook_endpoints_changed() -> None:
-    """Forget the cached routes once the current transaction commits (and now)."""
+    """Make the cached routes stale now and again once the current transaction commits
+    (a reader between the two puts back what it read before the commit)."""
     _kept.routes = None
-    cache.delete(WEBHOOK_ROUTES_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(WEBHOOK_ROUTES_CACHE_KEY), robust=True)
+    _generation_next()
+    transaction.on_commit(_generation_next, robust=True)
 
 
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str, at: datetime) -> bool:

@@ -160,19 +160,33 @@ def test_the_cache_is_cleared_when_an_endpoint_changes(live_campaign) -> None:
     assert webhook_routes() == []
 
 
+def test_a_stale_answer_put_back_after_a_change_is_not_used(live_campaign) -> None:
+    # given a reader that read the routes (no endpoint) just before a change committed
+    from delivery.webhooks.endpoints import WEBHOOK_ROUTES_GENERATION_KEY
+
+    before = cache.get(WEBHOOK_ROUTES_GENERATION_KEY, 0)
+    endpoint = endpoint_for(URL, types=["sent"])
+
+    # when it puts its stale answer in the cache after the change cleared it
+    cache.set(WEBHOOK_ROUTES_CACHE_KEY, (before, []))
+
+    # then the next read does not use it: it reads the new endpoint
+    assert [r.id for r in webhook_routes()] == [endpoint.pk]
+
+
 def test_a_send_batch_reads_the_routes_once_and_forgets_them_after(
     live_campaign, monkeypatch
 ) -> None:
     # given an endpoint, and a count of the cache reads
     endpoint = endpoint_for(URL, types=["sent"])
     reads: list[str] = []
-    original = cache.get
+    original = cache.get_many
 
-    def counted(key: str, *args: Any, **kwargs: Any) -> Any:
-        reads.append(key)
-        return original(key, *args, **kwargs)
+    def counted(keys: list[str], *args: Any, **kwargs: Any) -> Any:
+        reads.extend(keys)
+        return original(keys, *args, **kwargs)
 
-    monkeypatch.setattr(cache, "get", counted)
+    monkeypatch.setattr(cache, "get_many", counted)
 
     # when the routes are asked three times within a batch, then once after it
     with webhook_routes_kept():
