@@ -267,3 +267,20 @@ def test_the_reports_index_needs_campaign_access(client: Client) -> None:
     client.force_login(staff_with("view_message"))
 
     assert client.get(reverse("admin:reports")).status_code == 403
+
+
+def test_counts_and_times_are_written_for_the_users_language(
+    admin_client: Client, live_campaign, frozen_now
+) -> None:
+    # Given 12,345 messages sent today and a recent execution
+    campaign = live_campaign()
+    _count(campaign, NOW.replace(minute=0, second=0, microsecond=0), "sent", 12_345)
+    _execution(campaign, ExecutionStatus.SUCCEEDED, targeted_count=4_321)
+
+    # When the administrator opens the home page
+    html = admin_client.get("/admin/").content.decode()
+
+    # Then counts have thousands separators and times say their UTC moment on hover
+    assert "<dd>12,345</dd>" in html
+    assert "<td>4,321</td>" in html
+    assert '<time datetime="' in html and 'UTC"' in html
