@@ -24,8 +24,11 @@ from delivery.models import (
     Message,
     MessageStatus,
 )
-
-UNFINISHED = (MessageStatus.QUEUED, MessageStatus.SENDING)
+from delivery.services.executions_statement import (
+    UNFINISHED,
+    executions_finish_statement,
+    finish_statement_applies,
+)
 
 
 def execution_counts(execution: Execution) -> dict[str, int]:
@@ -77,6 +80,8 @@ def executions_refresh(*, execution_ids: Iterable[UUID], started: bool = False) 
         return Execution.objects.filter(pk__in=ids, status=ExecutionStatus.QUEUED).update(
             status=ExecutionStatus.IN_PROGRESS, started_at=now
         )
+    if finish_statement_applies():
+        return executions_finish_statement(execution_ids=ids, now=now)
     done = list(executions_unfinished_done().filter(pk__in=ids).values_list("pk", flat=True))
     if not done:
         return 0

@@ -2,7 +2,7 @@
 
 ``message_send_batch`` is what a send task runs. It claims its messages with one
 conditional update (``queued`` to ``sending`` with a fresh claim token), so a task
-delivered twice sends once; renders each from the version live at acceptance
+delivered twice sends once (delivery.services.claiming); renders each from the version live at acceptance
 (``delivery.services.rendering``) and applies tracking to what it rendered
 (``delivery.tracking.content``: rewritten links, open pixel, unsubscribe
 headers); hands them to the channel's transport, chunk
@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
 from audiences.models import Suppression
@@ -38,7 +37,8 @@ from core.errors import ClarionError
 from delivery.channels.base import Outgoing, SendResult, Transport, TransportError
 from delivery.channels.registry import transport_for
 from delivery.enqueue import delivery_task
-from delivery.models import Execution, Message, MessageAttempt, MessageStatus, ShortLink
+from delivery.models import Message, MessageAttempt, MessageStatus, ShortLink
+from delivery.services.claiming import messages_claim
 from delivery.services.exclusions import Reason, messages_excluded
 from delivery.services.executions import executions_refresh
 from delivery.services.recording import messages_record
@@ -74,32 +74,6 @@ def retry_delay(attempt: int) -> float:
     """
     base = settings.CLARION_SEND_RETRY_BASE_SECONDS * (3 ** (attempt - 1))
     return float(base * random.uniform(0.8, 1.2))  # noqa: S311 (jitter, not security)
-
-
-def _claim(message_ids: Sequence[str], token: UUID, now: datetime) -> list[Message]:
-    ids = list(message_ids)
-    claimed = (
-        Message.objects.filter(pk__in=ids, status=MessageStatus.QUEUED)
-        .filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1))
-        )
-        .update(
-            status=MessageStatus.SENDING,
-            claim_token=token,
-            claimed_at=now,
-            attempts=F("attempts") + 1,
-        )
-    )
-    if not claimed:
-        return []
-    # Read back by primary key (the token alone has no index). A batch's messages
-    # share their execution: its context is read once, not once per message.
-    return list(
-        Message.objects.filter(pk__in=ids, claim_token=token)
-        .order_by("accepted_at", "position")  # in the order they were accepted
-        .select_related("profile")
-        .prefetch_related(Prefetch("execution", Execution.objects.only("id", "context", "is_test")))
-    )
 
 
 class _Hold:
@@ -366,10 +340,9 @@ def _send_batch(message_ids: Sequence[str]) -> BatchOutcome:
     outcome = BatchOutcome()
     now = timezone.now()
     token = uuid.uuid4()
-    messages = _claim(message_ids, token, now)
+    messages = messages_claim(message_ids=message_ids, token=token, now=now)
     if not messages:
         return outcome
-    executions_refresh(execution_ids={m.execution_id for m in messages}, started=True)
     hold = _Hold(token, messages)
     ready, ended, attempts = _prepare(messages, outcome)
     messages_record(token=token, messages=ended, attempts=attempts)

@@ -14,9 +14,10 @@ from campaigns.models import CampaignContent, CampaignVersion
 from campaigns.services.lifecycle import campaign_open_draft_version, campaign_publish
 from core.actors import Actor
 from delivery.channels.base import SendResult
-from delivery.models import Message, MessageAttempt
+from delivery.models import Execution, Message, MessageAttempt
 from delivery.services.sending import message_send_batch
 from tests.delivery.sending_helpers import (
+    OneByOneTransport,
     accept_unitary,
     ids,
     person,
@@ -149,18 +150,47 @@ def test_a_batch_costs_no_more_queries_for_50_messages_than_for_1(
     with CaptureQueriesContext(connection) as large:
         message_send_batch(message_ids=ids(fifty))
 
-    # then the cost does not grow with the batch: claim, read back, the execution's
-    # context, in_progress, suppressions; in one savepoint the outcomes with their
+    # then the cost does not grow with the batch. On PostgreSQL: the claim with its
+    # executions started (one statement), the read back with the profiles and the
+    # executions' context, suppressions; in one savepoint the outcomes with their
     # provider ids and tracked links (one UPDATE, whose count says every message was
     # still held: no locking read first), the attempts and the report counters; the
-    # execution finished (13: recording used to read the held rows, then write provider
-    # ids, links and outcomes in three statements)
-    assert len(large.captured_queries) == 13
+    # executions finished (one statement). 9 (was 13: the claim, the start, the
+    # executions' context and their finishing took four more)
+    postgresql = connection.vendor == "postgresql"
+    assert len(large.captured_queries) == (9 if postgresql else 12)
     # one message's outcome is one statement on PostgreSQL (an email's: see
     # test_recording_statement.py), the same five as fifty's elsewhere
-    one_outcome = 1 if connection.vendor == "postgresql" else 5
-    assert len(small.captured_queries) == 8 + one_outcome
+    assert len(small.captured_queries) == (5 if postgresql else 12)
     assert Message.objects.filter(status="sent").count() == 51
+
+
+def test_a_batch_of_unitary_emails_of_50_executions_costs_one_query_per_email(
+    live_campaign, monkeypatch
+) -> None:
+    # given 50 unitary calls of one recipient each (50 executions), merged into one
+    # send task as the web process merges them under load, sent as an email is: each
+    # outcome reported (and recorded) as its server answers
+    use_fake_transport(monkeypatch, OneByOneTransport())
+    campaign = live_campaign(create_new_profiles=True)
+    calls = [accept_unitary(campaign, recipient(f"u{n}@example.com")) for n in range(50)]
+    batch = [message for call in calls for message in call]
+
+    # when the batch is sent
+    with CaptureQueriesContext(connection) as captured:
+        outcome = message_send_batch(message_ids=ids(batch))
+
+    # then nothing is per execution: on PostgreSQL the claim with the executions
+    # started, the read back with the profiles and the executions' context,
+    # suppressions, one statement per email's outcome, and the executions finished
+    # (54: the start, the contexts and the finishing were five more)
+    assert outcome.sent == 50
+    if connection.vendor == "postgresql":
+        assert len(captured.captured_queries) == 4 + 50
+    executions = Execution.objects.filter(pk__in={m.execution_id for m in batch})
+    assert sorted(executions.values_list("status", flat=True)) == ["succeeded"] * 50
+    assert all(e.counts["sent"] == 1 and e.counts["failed"] == 0 for e in executions)
+    assert all(e.started_at is not None and e.finished_at is not None for e in executions)
 
 
 def test_a_message_taken_back_meanwhile_is_left_to_its_new_sender(
