@@ -4,11 +4,12 @@ wider than the viewport, and a screenshot for docs/ when asked (issue 10)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 # WCAG 2.0 and 2.1, levels A and AA: what the issue asks the pages to meet.
@@ -99,14 +100,92 @@ def overflowing(page: Page) -> list[str]:
     return found
 
 
-def screenshot_save(page: Page, name: str) -> Path | None:
-    """``<name>.png`` of the whole page in $CLARION_SCREENSHOTS (relative: to the project)."""
+def screenshot_save(page: Page, name: str, *, part: Locator | None = None) -> Path | None:
+    """``<name>.png`` of the whole page, or of one ``part`` of it, in $CLARION_SCREENSHOTS
+    (relative: to the project)."""
     folder = os.environ.get(SCREENSHOTS_ENV)
     if not folder:
         return None
     path = Path(settings.BASE_DIR) / folder / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
+    if part is not None:
+        part.screenshot(path=str(path), animations="disabled", caret="hide")
+        return path
     # From the top: the admin's sticky sidebar is drawn where the page was scrolled to.
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
     return path
+
+
+# What a zh-Hant page may show in Latin letters: names and codes a Taiwanese marketer
+# reads as they are, never English prose (issue 10: "without meeting an English string").
+# Case matters: "Email" as a heading would be English, "email" as a namespace code is not.
+LATIN_ALLOWED = frozenset(
+    {
+        "Clarion",  # the product
+        "API",
+        "JSON",
+        "curl",
+        "URL",
+        "UTC",  # time zones and the UTC on hover
+        "CSV",
+        "HTML",
+        "SMS",
+        "Bearer",  # the Authorization header of the curl sample
+        "Content-Type",
+        "POST",
+        "email",  # identity namespace and channel codes, as the API spells them
+        "phone",
+        "aep",  # recipient types of the trigger call ("type": "aep")
+        "external",
+        "English",  # the language switcher names each language in its own language
+    }
+)
+_LATIN_PATTERNS = (
+    re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.ASCII),  # Liquid: {{ profile.person.name.firstName }}
+    re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", re.ASCII),  # email addresses
+    re.compile(r"https?://\S+", re.ASCII),  # URLs
+    re.compile(r"\b[A-Z][A-Za-z]+(/[\w+-]+)+", re.ASCII),  # time zones: Asia/Taipei
+    re.compile(r"/[\w./-]*\w", re.ASCII),  # paths and JSON pointers: /api/v1/..., /content/zh-hant
+    re.compile(
+        r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.ASCII
+    ),  # ids
+    re.compile(
+        r"\b[a-z]{2}-(?:[A-Z]{2}|[a-z]{2}|[Hh]an[st])\b", re.ASCII
+    ),  # locales: zh-hant, pt-BR
+    re.compile(r'"[A-Za-z_][\w.]*"', re.ASCII),  # JSON keys and codes in quotes: "userId"
+    re.compile(r"\b[a-z]+(_[a-z0-9]+)+\b", re.ASCII),  # codes: no_consent, smtp_550
+    re.compile(r"\b[a-z]+[A-Z]\w*\b", re.ASCII),  # camelCase keys: firstName, executeAt
+)
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]|[A-Za-z]", re.ASCII)
+
+
+def latin_words(text: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
+    """The runs of three or more Latin letters in ``text`` (a page's ``innerText``) that
+    are no allowed name or code: English a zh-Hant reader would meet, each with the text
+    around it. ``allowed`` adds the page's own data (a campaign's name and content, the
+    curl sample), taken out before looking.
+    """
+    for own in sorted(allowed, key=len, reverse=True):
+        if own:
+            text = text.replace(own, " ")
+    for pattern in _LATIN_PATTERNS:
+        text = pattern.sub(" ", text)
+    found: dict[str, str] = {}
+    for match in _LATIN_WORD.finditer(text):
+        word = match.group()
+        letters = sum(char.isalpha() for char in word)
+        if letters < 3 or word in LATIN_ALLOWED or word in found:
+            continue
+        around = text[max(0, match.start() - 30) : match.end() + 30]
+        found[word] = " ".join(around.split())
+    return [f"{word}: …{around}…" for word, around in found.items()]
+
+
+def english_on_page(page: Page, *, allowed: tuple[str, ...] = ()) -> str:
+    """The English words of the page as a person sees it (``latin_words``), one a line,
+    with its address; "" when there is none."""
+    words = latin_words(page.evaluate("document.body.innerText"), allowed=allowed)
+    if not words:
+        return ""
+    return f"English on {page.url}:\n" + "\n".join(f"  - {word}" for word in words)

@@ -15,6 +15,7 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -28,6 +29,7 @@ from audiences.services.imports import profile_import_run
 from audiences.services.profiles import profile_upsert
 from campaigns.models import Campaign
 from campaigns.services.demo import demo_seed
+from core.preferences import user_preferences_set
 from core.scopes import EXECUTIONS_TRIGGER
 from delivery.models import Execution, ReportCounter
 from delivery.services.sending import message_send_batch
@@ -42,7 +44,7 @@ pytestmark = [
 ]
 
 PASSWORD = "pages-pass-1"
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "zh-hant")
 # A laptop, and a phone (iPhone 12 to 15: 390 x 844 CSS pixels).
 VIEWPORTS = {1366: 768, 390: 844}
 PROFILES = (
@@ -84,6 +86,8 @@ class AdminPage:
 
 PAGES = (
     AdminPage("index", lambda s: "/admin/"),
+    AdminPage("reports", lambda s: "/admin/reports/"),
+    AdminPage("preferences", lambda s: "/admin/preferences/"),
     AdminPage("campaign-list", lambda s: "/admin/campaigns/campaign/"),
     AdminPage(
         "campaign-change",
@@ -264,9 +268,13 @@ def scene(
 
 
 def _open(page: Page, live_server: LiveServer, scene: Scene, language: str, at: AdminPage) -> None:
-    """Logs in as the demo user, in ``language``, and opens the page once it is drawn."""
+    """Logs in as the demo user, in ``language``, and opens the page once it is drawn.
+
+    The language is the user's saved choice, which wins over the browser's
+    (core.middleware), as it would for someone who chose it in the header.
+    """
     page.set_default_timeout(15_000)
-    page.set_extra_http_headers({"Accept-Language": language})
+    user_preferences_set(user=User.objects.get(username="demo"), language=language)
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "demo")
     page.fill("#id_password", PASSWORD)
