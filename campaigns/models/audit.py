@@ -4,7 +4,29 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+# What each audit action is called where a person reads the log (the campaign page's
+# recent activity, the audit log); the row stores the code, which the API returns.
+AUDIT_ACTION_LABELS: dict[str, Promise] = {
+    "create": _("Created"),
+    "edit": _("Edited"),
+    "delete": _("Deleted"),
+    "duplicate": _("Duplicated"),
+    "submit_for_review": _("Submitted for approval"),
+    "approve": _("Approved"),
+    "activate": _("Activated"),
+    "reject": _("Sent back to draft"),
+    "go_live": _("Went live"),
+    "open_draft_version": _("Draft version opened"),
+    "publish": _("Draft version published"),
+    "discard_draft_version": _("Draft version discarded"),
+    "send_test": _("Test sent"),
+    "stop": _("Stopped"),
+    "complete": _("Completed"),
+    "archive": _("Archived"),
+}
 
 
 class AuditEvent(models.Model):
@@ -46,6 +68,12 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.campaign_name}"
+
+    @property
+    def action_display(self) -> str:
+        """The action in the reader's language; its code when it has no label."""
+        label = AUDIT_ACTION_LABELS.get(self.action)
+        return str(label) if label is not None else self.action
 
     @property
     def actor_display(self) -> str:
