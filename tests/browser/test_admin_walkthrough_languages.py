@@ -197,13 +197,13 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page.locator(".clarion-language [aria-current]")).to_have_text(SWITCHER_NAMES[language])
     reader.read(page)
-    shoot(page, "dashboard-marketer")
+    shoot(page, "guide-dashboard")
 
     # and chooses their time zone on the Preferences page
     page.goto(f"{live_server.url}/admin/preferences/")
     page.select_option("#id_time_zone", "Asia/Taipei")
     reader.read(page, also=time_zone_names())
-    shoot(page, "preferences")
+    shoot(page, "guide-preferences")
     page.locator("#content-main [type=submit]").click()
     expect(page.locator(".messagelist .success")).to_be_visible()
 
@@ -240,7 +240,7 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     page.fill("#id_end_at_0", END_DATE)
     page.fill("#id_end_at_1", END_TIME)
     reader.read(page)
-    shoot(page, "campaign-add")
+    shoot(page, "guide-campaign-add")
     page.click("input[name=_continue]")
     expect(page.locator(".messagelist .success")).to_be_visible()
     campaign = Campaign.objects.get()
@@ -258,14 +258,14 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
         text["preview_subject"]
     )
     reader.read(page, also=("A-1042",))
-    shoot(page, "campaign-preview", part=page.locator(".clarion-preview"))
-    shoot(page, "campaign-draft")
+    shoot(page, "guide-campaign-preview", part=page.locator(".clarion-preview"))
+    shoot(page, "guide-campaign-draft")
 
     # and submit it for approval from the review page
     page.click("#clarion-open-review")
     expect(page.locator("#clarion-review-errors li.clarion-finding-error")).to_have_count(0)
     reader.read(page)
-    shoot(page, "campaign-review-draft")
+    shoot(page, "guide-campaign-review")
     page.click("button[value=submit_for_review]")
     expect(page.locator(".messagelist .success")).to_be_visible()
     campaign.refresh_from_db()
@@ -274,14 +274,17 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     _log_out(page)
 
     # When the approver opens the campaign from their dashboard and approves it
+    page.goto(f"{live_server.url}/admin/login/")
+    reader.read(page)
+    shoot(page, "guide-login")
     _log_in(page, live_server, approver.username)
     expect(page.locator("html")).to_have_attribute("lang", language)
     waiting = page.locator(".clarion-attention-list").get_by_role("link", name=text["name"])
     reader.read(page)
-    shoot(page, "dashboard-approver")
+    shoot(page, "guide-approver-dashboard")
     waiting.click()
     reader.read(page)
-    shoot(page, "campaign-review-approver")
+    shoot(page, "guide-approval")
     page.click("button[value=approve]")
     expect(page.locator(".messagelist .success")).to_be_visible()
     campaign.refresh_from_db()
@@ -302,8 +305,8 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     if language != "en":
         # Times are written for the language, in the chosen zone.
         expect(page.locator(".clarion-versions time").first).to_have_text(ZH_HANT_DATETIME)
-    shoot(page, "campaign-live")
-    shoot(page, "campaign-curl", part=page.locator(".clarion-curl"))
+    shoot(page, "guide-campaign-live")
+    shoot(page, "guide-curl", part=page.locator(".clarion-curl"))
 
     # and runs it, with the API key in place of its placeholder: the call is accepted
     status, answer = _curl_run(curl, placeholder=placeholder, secret=secret)
@@ -317,16 +320,16 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     # and follows the execution to its message
     page.goto(f"{live_server.url}/admin/delivery/execution/")
     reader.read(page, also=(str(execution.pk), "ana@example.com"))
-    shoot(page, "execution-list-walkthrough")
+    shoot(page, "guide-executions")
     page.goto(f"{live_server.url}/admin/delivery/execution/{execution.pk}/change/")
     reader.read(page)
-    shoot(page, "execution-walkthrough")
+    shoot(page, "guide-execution")
     page.goto(f"{live_server.url}/admin/delivery/message/")
     reader.read(page)
-    shoot(page, "message-list")
+    shoot(page, "guide-messages")
     page.goto(f"{live_server.url}/admin/delivery/message/{message.pk}/change/")
     reader.read(page)
-    shoot(page, "message")
+    shoot(page, "guide-message")
 
     # and reads the campaign's report
     page.goto(f"{live_server.url}/admin/campaigns/campaign/{campaign.pk}/change/")
@@ -334,6 +337,6 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     page.wait_for_load_state("load")  # the charts' scripts are deferred
     expect(page.locator("#clarion-chart-time")).to_be_visible()
     reader.read(page)
-    shoot(page, "report-walkthrough")
+    shoot(page, "guide-report")
 
     assert reader.leaks == [], "\n".join(reader.leaks)
