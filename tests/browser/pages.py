@@ -141,21 +141,22 @@ LATIN_ALLOWED = frozenset(
         "English",  # the language switcher names each language in its own language
     }
 )
-_LATIN_PATTERNS = (
-    re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.ASCII),  # Liquid: {{ profile.person.name.firstName }}
-    re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", re.ASCII),  # email addresses
-    re.compile(r"https?://\S+", re.ASCII),  # URLs
-    re.compile(r"\b[A-Z][A-Za-z]+(/[\w+-]+)+", re.ASCII),  # time zones: Asia/Taipei
-    re.compile(r"/[\w./-]*\w", re.ASCII),  # paths and JSON pointers: /api/v1/..., /content/zh-hant
-    re.compile(
-        r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.ASCII
-    ),  # ids
-    re.compile(
-        r"\b[a-z]{2}-(?:[A-Z]{2}|[a-z]{2}|[Hh]an[st])\b", re.ASCII
-    ),  # locales: zh-hant, pt-BR
-    re.compile(r'"[A-Za-z_][\w.]*"', re.ASCII),  # JSON keys and codes in quotes: "userId"
-    re.compile(r"\b[a-z]+(_[a-z0-9]+)+\b", re.ASCII),  # codes: no_consent, smtp_550
-    re.compile(r"\b[a-z]+[A-Z]\w*\b", re.ASCII),  # camelCase keys: firstName, executeAt
+# Taken out of the text before looking for words: codes, addresses and ids.
+_LATIN_PATTERNS = tuple(
+    re.compile(pattern, re.ASCII)
+    for pattern in (
+        r"\{\{.*?\}\}|\{%.*?%\}",  # Liquid: {{ profile.person.name.firstName }}
+        r"[\w.+-]+@[\w-]+(\.[\w-]+)+",  # email addresses
+        r"https?://\S+",  # URLs
+        r"\b[A-Z][A-Za-z]+(/[\w+-]+)+",  # time zones: Asia/Taipei
+        r"/[\w./-]*\w",  # paths and JSON pointers: /api/v1/..., /content/zh-Hant
+        r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",  # ids
+        r"\b[a-z]{2}-(?:[A-Z]{2}|[a-z]{2}|[Hh]an[st])\b",  # locales: zh-Hant, pt-BR
+        r'"[A-Za-z_][\w.]*"',  # JSON keys and codes in quotes: "userId"
+        r"\b[a-z]+(_[a-z0-9]+)+\b",  # codes: no_consent, smtp_550
+        r"\b[a-z]\w*(\.\w+)+\b",  # attribute paths: attributes.tier
+        r"\b[a-z]+[A-Z]\w*\b",  # camelCase keys: firstName, executeAt
+    )
 )
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]|[A-Za-z]", re.ASCII)
 

@@ -51,6 +51,7 @@ SWITCHER_NAMES = {"en": "English", "zh-hant": "繁體中文"}
 # which a zh-Hant page may show whatever its script.
 CAMPAIGNS = {
     "en": {
+        "locale": "en",
         "name": "Order shipped",
         "description": "Tells the customer the parcel is on its way.",
         "sender": "Shop email",
@@ -65,6 +66,7 @@ CAMPAIGNS = {
         "preview_subject": "Ana, your order has shipped",
     },
     "zh-hant": {
+        "locale": "zh-Hant",
         "name": "訂單出貨通知",
         "description": "告訴顧客包裹已經寄出。",
         "sender": "商店電子郵件",
@@ -195,7 +197,9 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     if language != "en":
         page.locator("#user-tools").get_by_role("button", name=SWITCHER_NAMES[language]).click()
     expect(page.locator("html")).to_have_attribute("lang", language)
-    expect(page.locator(".clarion-language [aria-current]")).to_have_text(SWITCHER_NAMES[language])
+    expect(page.locator("#user-tools .clarion-language [aria-current]")).to_have_text(
+        SWITCHER_NAMES[language]
+    )
     reader.read(page)
     shoot(page, "guide-dashboard")
 
@@ -211,6 +215,7 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     page.goto(f"{live_server.url}/admin/campaigns/campaign/")
     reader.read(page)
     page.locator(".object-tools a.addlink").click()
+    expect(page.locator("#id_name")).to_be_visible()
     headings = [h.strip() for h in page.locator("#clarion-steps h2").all_inner_texts() if h.strip()]
     with translation.override(language):
         steps = [
@@ -231,8 +236,8 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     page.select_option("#id_category", "transactional")
     page.select_option("#id_channel", "email")
     page.select_option("#id_channel_configuration", str(sender.pk))
-    page.fill("#id_default_locale", language)
-    page.fill("#id_contents-0-locale", language)
+    page.fill("#id_default_locale", text["locale"])
+    page.fill("#id_contents-0-locale", text["locale"])
     page.fill("#id_contents-0-subject", text["subject"])
     page.fill("#id_contents-0-html", text["html"])
     page.fill("#id_contents-0-text", text["text"])
@@ -263,6 +268,7 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
 
     # and submit it for approval from the review page
     page.click("#clarion-open-review")
+    expect(page.locator("button[value=submit_for_review]")).to_be_enabled()
     expect(page.locator("#clarion-review-errors li.clarion-finding-error")).to_have_count(0)
     reader.read(page)
     shoot(page, "guide-campaign-review")
@@ -283,6 +289,7 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     reader.read(page)
     shoot(page, "guide-approver-dashboard")
     waiting.click()
+    expect(page.locator("button[value=approve]")).to_be_enabled()
     reader.read(page)
     shoot(page, "guide-approval")
     page.click("button[value=approve]")
@@ -296,7 +303,7 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     _log_in(page, live_server, marketer.username)
     expect(page.locator("html")).to_have_attribute("lang", language)
     page.goto(f"{live_server.url}/admin/campaigns/campaign/")
-    page.get_by_role("link", name=text["name"]).click()
+    page.locator("#result_list").get_by_role("link", name=text["name"]).click()
     expect(page.locator("#clarion-curl-sample")).to_be_visible()
     page.click("#clarion-copy-curl")
     curl = page.evaluate("navigator.clipboard.readText()")
