@@ -139,6 +139,8 @@ LATIN_ALLOWED = frozenset(
         "aep",  # recipient types of the trigger call ("type": "aep")
         "external",
         "English",  # the language switcher names each language in its own language
+        "CRM",  # as Taiwanese marketers write it: CRM ID
+        "safe",  # the Liquid filter, named in the content's help: | safe
     }
 )
 # Taken out of the text before looking for words: codes, addresses and ids.
@@ -146,11 +148,13 @@ _LATIN_PATTERNS = tuple(
     re.compile(pattern, re.ASCII)
     for pattern in (
         r"\{\{.*?\}\}|\{%.*?%\}",  # Liquid: {{ profile.person.name.firstName }}
+        r"</?(?:a|p|br|div|span|strong|em|b|i|ul|ol|li|h[1-6]|img|table|tr|td|th)\b[^>]*>",
         r"[\w.+-]+@[\w-]+(\.[\w-]+)+",  # email addresses
         r"https?://\S+",  # URLs
         r"\b[A-Z][A-Za-z]+(/[\w+-]+)+",  # time zones: Asia/Taipei
         r"/[\w./-]*\w",  # paths and JSON pointers: /api/v1/..., /content/zh-Hant
         r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",  # ids
+        r"\b(?=[0-9a-f]*[0-9])[0-9a-f]{6,}\b",  # hexadecimal ids: an API key's cfa3223c
         r"\b[a-z]{2}-(?:[A-Z]{2}|[a-z]{2}|[Hh]an[st])\b",  # locales: zh-Hant, pt-BR
         r'"[A-Za-z_][\w.]*"',  # JSON keys and codes in quotes: "userId"
         r"\b[a-z]+(_[a-z0-9]+)+\b",  # codes: no_consent, smtp_550
@@ -168,8 +172,8 @@ def latin_words(text: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
     curl sample), taken out before looking.
     """
     for own in sorted(allowed, key=len, reverse=True):
-        if own:
-            text = text.replace(own, " ")
+        if own:  # as typed, or as CSS shows it (the header's user name is in capitals)
+            text = re.sub(re.escape(own), " ", text, flags=re.IGNORECASE)
     for pattern in _LATIN_PATTERNS:
         text = pattern.sub(" ", text)
     found: dict[str, str] = {}
