@@ -6,26 +6,28 @@ from django.conf import settings
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # What each audit action is called where a person reads the log (the campaign page's
 # recent activity, the audit log); the row stores the code, which the API returns.
+# A context of their own: "Created" as an action is not "Created" as a column (a time).
 AUDIT_ACTION_LABELS: dict[str, Promise] = {
-    "create": _("Created"),
-    "edit": _("Edited"),
-    "delete": _("Deleted"),
-    "duplicate": _("Duplicated"),
-    "submit_for_review": _("Submitted for approval"),
-    "approve": _("Approved"),
-    "activate": _("Activated"),
-    "reject": _("Sent back to draft"),
-    "go_live": _("Went live"),
-    "open_draft_version": _("Draft version opened"),
-    "publish": _("Draft version published"),
-    "discard_draft_version": _("Draft version discarded"),
-    "send_test": _("Test sent"),
-    "stop": _("Stopped"),
-    "complete": _("Completed"),
-    "archive": _("Archived"),
+    "create": pgettext_lazy("audit action", "Created"),
+    "edit": pgettext_lazy("audit action", "Edited"),
+    "delete": pgettext_lazy("audit action", "Deleted"),
+    "duplicate": pgettext_lazy("audit action", "Duplicated"),
+    "submit_for_review": pgettext_lazy("audit action", "Submitted for approval"),
+    "approve": pgettext_lazy("audit action", "Approved"),
+    "activate": pgettext_lazy("audit action", "Activated"),
+    "reject": pgettext_lazy("audit action", "Sent back to draft"),
+    "go_live": pgettext_lazy("audit action", "Went live"),
+    "open_draft_version": pgettext_lazy("audit action", "Draft version opened"),
+    "publish": pgettext_lazy("audit action", "Draft version published"),
+    "discard_draft_version": pgettext_lazy("audit action", "Draft version discarded"),
+    "send_test": pgettext_lazy("audit action", "Test sent"),
+    "stop": pgettext_lazy("audit action", "Stopped"),
+    "complete": pgettext_lazy("audit action", "Completed"),
+    "archive": pgettext_lazy("audit action", "Archived"),
 }
 
 

@@ -66,6 +66,7 @@ CAMPAIGNS = {
         "text": "Order {{ context.orderId }} is on its way: https://shop.example/orders",
         "first_name": "Ana",
         "preview_subject": "Ana, your order has shipped",
+        "preview_order": "Order A-1042 is on its way.",
     },
     "zh-hant": {
         "locale": "zh-Hant",
@@ -82,6 +83,7 @@ CAMPAIGNS = {
         "text": "訂單 {{ context.orderId }} 已經寄出：https://shop.example/orders",
         "first_name": "美玲",
         "preview_subject": "美玲，您的訂單已出貨",
+        "preview_order": "訂單 A-1042 已經寄出。",
     },
 }
 # The end of the campaign's window, typed in the marketer's time zone (Asia/Taipei,
@@ -265,13 +267,15 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     # and preview it with a sample profile and context
     page.fill(
         "#clarion-preview-profile",
-        json.dumps({"person": {"name": {"firstName": text["first_name"]}}}),
+        json.dumps({"person": {"name": {"firstName": text["first_name"]}}}, ensure_ascii=False),
     )
     page.fill("#clarion-preview-context", '{"orderId": "A-1042"}')
     page.click("#clarion-preview-button")
     expect(page.locator("#clarion-preview-parts dd[data-part=subject]")).to_have_text(
         text["preview_subject"]
     )
+    html = page.frame_locator("#clarion-preview-parts iframe").locator("p")
+    expect(html.nth(1)).to_have_text(text["preview_order"])
     reader.read(page, also=("A-1042",))
     shoot(page, "guide-campaign-preview", part=page.locator(".clarion-preview"))
     shoot(page, "guide-campaign-draft")
@@ -315,15 +319,15 @@ def test_a_marketer_authors_a_campaign_an_approver_activates_it_and_the_curl_sam
     page.goto(f"{live_server.url}/admin/campaigns/campaign/")
     page.locator("#result_list").get_by_role("link", name=text["name"]).click()
     expect(page.locator("#clarion-curl-sample")).to_be_visible()
-    page.click("#clarion-copy-curl")
-    curl = page.evaluate("navigator.clipboard.readText()")
-    assert curl == page.locator("#clarion-curl-sample").inner_text()
     reader.read(page)
     if language != "en":
         # Times are written for the language, in the chosen zone.
         expect(page.locator(".clarion-versions time").first).to_have_text(ZH_HANT_DATETIME)
     shoot(page, "guide-campaign-live")
     shoot(page, "guide-curl", part=page.locator(".clarion-curl"))
+    page.click("#clarion-copy-curl")
+    curl = page.evaluate("navigator.clipboard.readText()")
+    assert curl == page.locator("#clarion-curl-sample").inner_text()
 
     # and runs it, with the API key in place of its placeholder: the call is accepted
     status, answer = _curl_run(curl, placeholder=placeholder, secret=secret)
