@@ -69,7 +69,7 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return f"{self.action} {self.campaign_name}"
+        return f"{self.action_display} {self.campaign_name}"
 
     @property
     def action_display(self) -> str:

@@ -163,13 +163,18 @@ _LATIN_PATTERNS = tuple(
     )
 )
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]|[A-Za-z]", re.ASCII)
+# Two-letter English words that give a sentence away ("Email to ana@example.com"); shorter
+# runs of Latin letters are otherwise left alone (ID, pt, v1).
+ENGLISH_SHORT_WORDS = frozenset(
+    {"to", "at", "of", "by", "in", "on", "or", "is", "an", "as", "be", "if", "it", "no", "we"}
+)
 
 
 def latin_words(text: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
-    """The runs of three or more Latin letters in ``text`` (a page's ``innerText``) that
-    are no allowed name or code: English a zh-Hant reader would meet, each with the text
-    around it. ``allowed`` adds the page's own data (a campaign's name and content, the
-    curl sample), taken out before looking.
+    """The runs of three or more Latin letters in ``text`` (a page's ``innerText``), and
+    the short English words, that are no allowed name or code: English a zh-Hant reader
+    would meet, each with the text around it. ``allowed`` adds the page's own data (a
+    campaign's name and content, the curl sample), taken out before looking.
     """
     for own in sorted(allowed, key=len, reverse=True):
         if own:  # as typed, or as CSS shows it (the header's user name is in capitals)
@@ -180,7 +185,8 @@ def latin_words(text: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
     for match in _LATIN_WORD.finditer(text):
         word = match.group()
         letters = sum(char.isalpha() for char in word)
-        if letters < 3 or word in LATIN_ALLOWED or word in found:
+        short = letters < 3 and word not in ENGLISH_SHORT_WORDS
+        if short or word in LATIN_ALLOWED or word in found:
             continue
         around = text[max(0, match.start() - 30) : match.end() + 30]
         found[word] = " ".join(around.split())
