@@ -140,6 +140,9 @@ LATIN_ALLOWED = frozenset(
         "external",
         "English",  # the language switcher names each language in its own language
         "CRM",  # as Taiwanese marketers write it: CRM ID
+        "Webhook",  # likewise: Webhook 端點
+        "Cron",  # the Unix scheduler, by its name: Cron 排程
+        "AND",  # a rule's combinators, as the audience builder shows them: （AND）
         "safe",  # the Liquid filter, named in the content's help: | safe
     }
 )
@@ -151,6 +154,7 @@ _LATIN_PATTERNS = tuple(
         r"</?(?:a|p|br|div|span|strong|em|b|i|ul|ol|li|h[1-6]|img|table|tr|td|th)\b[^>]*>",
         r"[\w.+-]+@[\w-]+(\.[\w-]+)+",  # email addresses
         r"https?://\S+",  # URLs
+        r"JSON Lines|(?<![\w.])\.[a-z]{2,5}\b",  # file formats: JSON Lines (.jsonl)
         r"\b[A-Z][A-Za-z]+(/[\w+-]+)+",  # time zones: Asia/Taipei
         r"/[\w./-]*\w",  # paths and JSON pointers: /api/v1/..., /content/zh-Hant
         r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",  # ids
@@ -178,7 +182,10 @@ def latin_words(text: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
     """
     for own in sorted(allowed, key=len, reverse=True):
         if own:  # as typed, or as CSS shows it (the header's user name is in capitals)
-            text = re.sub(re.escape(own), " ", text, flags=re.IGNORECASE)
+            # Whole words only: "1" is a consent value, not a piece of every id.
+            before = r"(?<![A-Za-z0-9])" if own[0].isascii() and own[0].isalnum() else ""
+            after = r"(?![A-Za-z0-9])" if own[-1].isascii() and own[-1].isalnum() else ""
+            text = re.sub(before + re.escape(own) + after, " ", text, flags=re.IGNORECASE)
     for pattern in _LATIN_PATTERNS:
         text = pattern.sub(" ", text)
     found: dict[str, str] = {}
@@ -196,7 +203,11 @@ def latin_words(text: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
 def english_on_page(page: Page, *, allowed: tuple[str, ...] = ()) -> str:
     """The English words of the page as a person sees it (``latin_words``), one a line,
     with its address; "" when there is none."""
-    words = latin_words(page.evaluate("document.body.innerText"), allowed=allowed)
+    # What the page marks as code (<code>, <pre>...) is read as it is.
+    code = page.evaluate(
+        "[...document.querySelectorAll('code, pre, kbd, samp')].map(e => e.innerText)"
+    )
+    words = latin_words(page.evaluate("document.body.innerText"), allowed=(*allowed, *code))
     if not words:
         return ""
     return f"English on {page.url}:\n" + "\n".join(f"  - {word}" for word in words)

@@ -23,7 +23,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
-from audiences.models import Audience, IdentityNamespace, ProfileImport
+from audiences.consent_values import CONSENT_ALIASES
+from audiences.models import Audience, Consent, IdentityNamespace, ProfileImport
 from audiences.profile_input import profile_input_parse
 from audiences.services.audiences import audience_create
 from audiences.services.imports import profile_import_run
@@ -339,6 +340,10 @@ def _scene_data() -> tuple[str, ...]:
     """What the scene's people typed, in whatever script they typed it: a zh-Hant page
     shows it as it is (campaign, audience and sender names, content, user names...)."""
     texts: list[str] = [*time_zone_names(), "Rain jacket", "order-1042"]
+    # The import format's columns and consent values, which its help names as a file has them.
+    texts += ["locale", "timeZone", "identities", "loyalty", "tier", *CONSENT_ALIASES]
+    texts += list(Consent.Status.values)
+    texts += list(IdentityNamespace.objects.values_list("code", flat=True))
     texts += [value for row in PROFILES for value in row]
     texts += [value for line in IMPORT_CSV.splitlines() for value in line.split(",")]
     texts += ["spring-members.csv"]
