@@ -61,8 +61,10 @@ run: $(STAMP) $(MO_FILES)
 test: $(STAMP) $(MO_FILES)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The pictures in docs/screenshots/ (each main page, each language, at 1366 and 390 px),
-# taken by the browser tests marked `screenshots` (tests/browser/test_pages.py).
+# The pictures in docs/screenshots/ (each main page, each language, at 1366 and 390 px,
+# and the walk-through of docs/guide.md and docs/guide.zh-Hant.md), taken by the
+# browser tests marked `screenshots` (tests/browser/test_pages.py and
+# tests/browser/test_admin_walkthrough_languages.py).
 screenshots: $(STAMP) $(MO_FILES)
 	CLARION_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m screenshots tests/browser $(PYTEST_ARGS)
 

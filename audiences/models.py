@@ -9,7 +9,7 @@ from typing import Any
 from django.core.files.storage import Storage
 from django.core.validators import RegexValidator
 from django.db import models, transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.channels import Channel, Platform
@@ -367,8 +367,13 @@ class ProfileImport(models.Model):
     )
     total_bytes = models.BigIntegerField(_("total bytes"), default=0)
     processed_bytes = models.BigIntegerField(_("processed bytes"), default=0)
-    created_count = models.PositiveIntegerField(_("created"), default=0)
-    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    # Counts of profiles, not times: a context of their own ("created" is also a time).
+    created_count = models.PositiveIntegerField(
+        pgettext_lazy("profiles counted", "created"), default=0
+    )
+    updated_count = models.PositiveIntegerField(
+        pgettext_lazy("profiles counted", "updated"), default=0
+    )
     rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
     rejected_file = models.FileField(_("rejected rows"), upload_to="imports/", blank=True)
     error = models.TextField(_("error"), blank=True)

@@ -99,7 +99,8 @@ STEP_FIELDSETS: Any = [
             "fields": [("start_at", "end_at")],
             "description": _(
                 "Optional. Outside this window trigger calls are refused with a clear error. "
-                "Times are in UTC."
+                "Times are in your time zone (Preferences in the header); Clarion stores "
+                "them in UTC."
             ),
         },
     ),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.admin.forms import ChannelConfigurationForm
 from campaigns.models import AuditEvent, CampaignVersion, ChannelConfiguration, Tag
+from campaigns.models.audit import AUDIT_ACTION_LABELS
 from campaigns.selectors import campaign_list_visible
 from core.actors import Actor
 
@@ -86,14 +87,34 @@ class _ReadOnlyAdmin(admin.ModelAdmin[Any]):
         return False
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The audit actions by their names in the reader's language."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(AUDIT_ACTION_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(action=value) if value else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(_ReadOnlyAdmin):
-    list_display = ["created_at", "action", "campaign_link", "actor_display", "detail_summary"]
-    list_filter = ["action", "created_at"]
+    list_display = [
+        "created_at",
+        "action_label",
+        "campaign_link",
+        "actor_display",
+        "detail_summary",
+    ]
+    list_filter = [AuditActionFilter, "created_at"]
     search_fields = ["campaign_name"]
     fields = [
         "created_at",
-        "action",
+        "action_label",
         "campaign",
         "campaign_name",
         "actor",
@@ -102,7 +123,7 @@ class AuditEventAdmin(_ReadOnlyAdmin):
     ]
     readonly_fields = [
         "created_at",
-        "action",
+        "action_label",
         "campaign",
         "campaign_name",
         "actor",
@@ -117,6 +138,10 @@ class AuditEventAdmin(_ReadOnlyAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.filter(campaign__isnull=True) | queryset.filter(campaign__in=visible)
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj: AuditEvent) -> str:
+        return obj.action_display
 
     @admin.display(description=_("campaign"), ordering="campaign_name")
     def campaign_link(self, obj: AuditEvent) -> str:

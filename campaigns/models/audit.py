@@ -4,7 +4,31 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+# What each audit action is called where a person reads the log (the campaign page's
+# recent activity, the audit log); the row stores the code, which the API returns.
+# A context of their own: "Created" as an action is not "Created" as a column (a time).
+AUDIT_ACTION_LABELS: dict[str, Promise] = {
+    "create": pgettext_lazy("audit action", "Created"),
+    "edit": pgettext_lazy("audit action", "Edited"),
+    "delete": pgettext_lazy("audit action", "Deleted"),
+    "duplicate": pgettext_lazy("audit action", "Duplicated"),
+    "submit_for_review": pgettext_lazy("audit action", "Submitted for approval"),
+    "approve": pgettext_lazy("audit action", "Approved"),
+    "activate": pgettext_lazy("audit action", "Activated"),
+    "reject": pgettext_lazy("audit action", "Sent back to draft"),
+    "go_live": pgettext_lazy("audit action", "Went live"),
+    "open_draft_version": pgettext_lazy("audit action", "Draft version opened"),
+    "publish": pgettext_lazy("audit action", "Draft version published"),
+    "discard_draft_version": pgettext_lazy("audit action", "Draft version discarded"),
+    "send_test": pgettext_lazy("audit action", "Test sent"),
+    "stop": pgettext_lazy("audit action", "Stopped"),
+    "complete": pgettext_lazy("audit action", "Completed"),
+    "archive": pgettext_lazy("audit action", "Archived"),
+}
 
 
 class AuditEvent(models.Model):
@@ -45,7 +69,13 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return f"{self.action} {self.campaign_name}"
+        return f"{self.action_display} {self.campaign_name}"
+
+    @property
+    def action_display(self) -> str:
+        """The action in the reader's language; its code when it has no label."""
+        label = AUDIT_ACTION_LABELS.get(self.action)
+        return str(label) if label is not None else self.action
 
     @property
     def actor_display(self) -> str:

@@ -17,6 +17,7 @@ from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -127,8 +128,11 @@ def _reasons(totals: Metrics) -> list[dict[str, Any]]:
 def _chart_data(series: list[Any], funnel: list[dict[str, Any]], totals: Metrics) -> dict[str, Any]:
     daily = len(series) > 1 and series[1].start - series[0].start >= timedelta(days=1)
     return {
+        # The buckets' UTC days and hours, written the active language's way (2026年11月29日).
         "labels": [
-            p.start.strftime("%Y-%m-%d") if daily else p.start.strftime("%m-%d %H:00")
+            date_format(p.start, "SHORT_DATE_FORMAT")
+            if daily
+            else f"{date_format(p.start, 'MONTH_DAY_FORMAT')} {p.start:%H}:00"
             for p in series
         ],
         "series": [
@@ -146,7 +150,10 @@ def _chart_data(series: list[Any], funnel: list[dict[str, Any]], totals: Metrics
             "data": [s["count"] for s in funnel],
         },
         "reasons": {
-            "labels": [f"{r['kind']}: {r['reason']}" for r in _reasons(totals)],
+            "labels": [
+                _("%(kind)s: %(reason)s") % {"kind": r["kind"], "reason": r["reason"]}
+                for r in _reasons(totals)
+            ],
             "data": [r["count"] for r in _reasons(totals)],
         },
         "links": {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.channels import Channel
@@ -248,7 +249,10 @@ class Message(models.Model):
         # keep one message per profile and execution.
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} to {self.user_id or self.address}"
+        return gettext("%(channel)s to %(recipient)s") % {
+            "channel": self.get_channel_display(),
+            "recipient": self.user_id or self.address,
+        }
 
 
 class MessageAttempt(models.Model):
@@ -354,4 +358,7 @@ class ExecutionSchedule(models.Model):
         verbose_name_plural = _("scheduled executions")
 
     def __str__(self) -> str:
-        return f"{self.campaign_id} at {self.execute_at:%Y-%m-%d %H:%M}"
+        return gettext("%(campaign)s at %(time)s") % {
+            "campaign": self.campaign_id,
+            "time": f"{self.execute_at:%Y-%m-%d %H:%M}",
+        }

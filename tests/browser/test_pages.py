@@ -3,11 +3,14 @@ WCAG 2.1 AA violation (axe-core), nothing wider than the screen, and a screensho
 for docs/ when $CLARION_SCREENSHOTS is set (`make screenshots`). Issue 10.
 
 The pages are parametrised by language too, so that a zh-Hant run checks the same
-pages; the screenshots are named ``<language>-<page>-<width>.png``.
+pages; the screenshots are named ``<language>-<page>-<width>.png``. In zh-Hant each page
+is also read for English words (``tests.browser.pages.latin_words``): only names, codes
+and the scene's own data may be in Latin letters.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,23 +18,27 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
-from audiences.models import Audience, IdentityNamespace, ProfileImport
+from audiences.consent_values import CONSENT_ALIASES
+from audiences.models import Audience, Consent, IdentityNamespace, ProfileImport
 from audiences.profile_input import profile_input_parse
 from audiences.services.audiences import audience_create
 from audiences.services.imports import profile_import_run
 from audiences.services.profiles import profile_upsert
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CampaignContent, ChannelConfiguration
 from campaigns.services.demo import demo_seed
+from core.models import ApiKey
+from core.preferences import time_zone_names, user_preferences_set
 from core.scopes import EXECUTIONS_TRIGGER
 from delivery.models import Execution, ReportCounter
 from delivery.services.sending import message_send_batch
-from tests.browser.pages import axe_failures, overflowing, screenshot_save
+from tests.browser.pages import axe_failures, english_on_page, overflowing, screenshot_save
 from tests.conftest import ApiClientFactory
 from tests.factories import CampaignFactory
 
@@ -42,7 +49,9 @@ pytestmark = [
 ]
 
 PASSWORD = "pages-pass-1"
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "zh-hant")
+# The pages a zh-Hant reader meets are read for English words at this width.
+READ_AT = 1366
 # A laptop, and a phone (iPhone 12 to 15: 390 x 844 CSS pixels).
 VIEWPORTS = {1366: 768, 390: 844}
 PROFILES = (
@@ -84,6 +93,8 @@ class AdminPage:
 
 PAGES = (
     AdminPage("index", lambda s: "/admin/"),
+    AdminPage("reports", lambda s: "/admin/reports/"),
+    AdminPage("preferences", lambda s: "/admin/preferences/"),
     AdminPage("campaign-list", lambda s: "/admin/campaigns/campaign/"),
     AdminPage(
         "campaign-change",
@@ -264,9 +275,13 @@ def scene(
 
 
 def _open(page: Page, live_server: LiveServer, scene: Scene, language: str, at: AdminPage) -> None:
-    """Logs in as the demo user, in ``language``, and opens the page once it is drawn."""
+    """Logs in as the demo user, in ``language``, and opens the page once it is drawn.
+
+    The language is the user's saved choice, which wins over the browser's
+    (core.middleware), as it would for someone who chose it in the header.
+    """
     page.set_default_timeout(15_000)
-    page.set_extra_http_headers({"Accept-Language": language})
+    user_preferences_set(user=User.objects.get(username="demo"), language=language)
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "demo")
     page.fill("#id_password", PASSWORD)
@@ -316,3 +331,46 @@ def test_the_page_is_no_wider_than_the_screen(
     wider = overflowing(page)
 
     assert wider == [], f"Wider than {width} px, {page.url}:\n" + "\n".join(wider)
+
+
+# Markup and Liquid between the words of a campaign's content, which pages show
+# rendered (the preview) or in part (a subject in a list).
+_CONTENT_SEPARATORS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|<[^>]*>|\n")
+
+
+def _scene_data() -> tuple[str, ...]:
+    """What the scene's people typed, in whatever script they typed it: a zh-Hant page
+    shows it as it is (campaign, audience and sender names, content, user names...)."""
+    texts: list[str] = [*time_zone_names(), "Rain jacket", "order-1042"]
+    # The import format's columns and consent values, which its help names as a file has them.
+    texts += ["locale", "timeZone", "identities", "loyalty", "tier", *CONSENT_ALIASES]
+    texts += list(Consent.Status.values)
+    texts += list(IdentityNamespace.objects.values_list("code", flat=True))
+    texts += [value for row in PROFILES for value in row]
+    texts += [value for line in IMPORT_CSV.splitlines() for value in line.split(",")]
+    texts += ["spring-members.csv"]
+    for campaign in Campaign.objects.all():
+        texts += [campaign.name, campaign.description]
+    for content in CampaignContent.objects.all():
+        for part in (content.subject, content.preheader, content.html, content.text):
+            texts += [piece.strip() for piece in _CONTENT_SEPARATORS.split(part)]
+    for audience in Audience.objects.all():
+        texts += [audience.name, audience.description]
+    for configuration in ChannelConfiguration.objects.all():
+        texts += [configuration.name, configuration.from_name]
+    texts += list(ApiKey.objects.values_list("name", flat=True))
+    texts += list(User.objects.values_list("username", flat=True))
+    texts += list(Group.objects.values_list("name", flat=True))
+    return tuple(text for text in texts if text)
+
+
+@pytest.mark.parametrize("admin_page", PAGES, ids=[p.name for p in PAGES])
+def test_the_zh_hant_page_shows_no_english(
+    page: Page, live_server: LiveServer, scene: Scene, admin_page: AdminPage
+) -> None:
+    _viewport(page, READ_AT)
+    _open(page, live_server, scene, "zh-hant", admin_page)
+
+    english = english_on_page(page, allowed=_scene_data())
+
+    assert english == "", english

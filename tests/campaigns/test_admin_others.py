@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -32,6 +34,27 @@ def test_the_audit_log_is_read_only_and_filtered_by_campaign(admin_client: Clien
     assert detail.status_code == 200
     assert 'name="action"' not in detail.content.decode()
     assert add.status_code == 403
+
+
+def test_audit_actions_are_named_in_the_readers_language(admin_client: Client) -> None:
+    # given an activated campaign, and a reader of zh-Hant
+    campaign = lifecycle.campaign_activate(
+        campaign=CampaignFactory.create(name="Receipts"), actor=Actor.system()
+    )
+    changelist = reverse("admin:campaigns_auditevent_changelist")
+
+    # when the audit log, filtered by action, and the campaign's page are read
+    listing = admin_client.get(changelist + "?action=activate", HTTP_ACCEPT_LANGUAGE="zh-hant")
+    page = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+        HTTP_ACCEPT_LANGUAGE="zh-hant",
+    )
+
+    # then the action is named, not its code; the filter offers the names too
+    assert [e.action for e in listing.context["cl"].result_list] == ["activate"]
+    assert '<td class="field-action_label">已啟用</td>' in listing.content.decode()
+    assert re.search(r'<a href="\?action=activate"[^>]*>已啟用</a>', listing.content.decode())
+    assert " — 已啟用 — " in page.content.decode()
 
 
 def test_a_version_is_shown_read_only_as_pretty_json(admin_client: Client) -> None:
