@@ -149,3 +149,11 @@ def test_the_admin_still_follows_the_cookie(admin_client: object) -> None:
 )
 def test_accept_language_picks_the_first_language_clarion_has(header: str, language: str) -> None:
     assert accept_language(header) == language
+
+
+def test_drf_messages_its_own_catalogue_lacks_come_from_clarions(writer: APIClient) -> None:
+    # DRF's zh_Hant catalogue has no "Not a valid string." (config/package_strings.py)
+    response = writer.post(URL, {"name": 5}, format="json", HTTP_ACCEPT_LANGUAGE="zh-Hant")
+
+    assert response.status_code == 400
+    assert {"pointer": "/name", "detail": "不是有效的字串。"} in response.json()["errors"]
